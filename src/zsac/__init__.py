@@ -1,0 +1,18 @@
+"""zsac: zero-shot audio classification via semantic embeddings.
+
+Implements Xie & Virtanen, "Zero-Shot Audio Classification via Semantic Embeddings"
+(IEEE/ACM TASLP 2021). Importing zsac downloads nothing and configures no logging.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .errors import AudioError, CheckpointError, ConfigError, DataError, ZsacError
+
+__version__ = "0.1.0"
+
+__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError", "__version__"]
+
+# A library adds a NullHandler and leaves configuration to the application.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny audio written by the tests, and the optional shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """``$ZSAC_DATA_DIR``, else ``../shared/data`` beside the checkout, if it exists."""
+    env = os.environ.get("ZSAC_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO_ROOT.parent / "shared" / "data")
+    return next((path for path in candidates if path.is_dir()), None)
+
+
+@pytest.fixture(scope="session")
+def esc10_root() -> Path:
+    data = shared_data_dir()
+    root = data / "ESC-50" if data else None
+    if root is None or not (root / "meta" / "esc50.csv").is_file():
+        pytest.skip("needs the ESC-10 copy in ../shared/data/ESC-50 (or $ZSAC_DATA_DIR/ESC-50); absent here")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # Keep tests from writing into the user's real cache directory.
+    monkeypatch.setenv("ZSAC_CACHE_DIR", str(tmp_path_factory.mktemp("zsac-cache")))
+
+
+def tone(frequency: float, seconds: float, sample_rate: int = 16_000, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    """Write a waveform to ``tmp_path/name`` and return the path."""
+
+    def write(name: str, waveform: np.ndarray, sample_rate: int = 16_000, subtype: str | None = None) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, waveform, sample_rate, subtype=subtype)
+        return path
+
+    return write
