@@ -1,0 +1,15 @@
+"""Acoustic side: the VGGish network, its training from scratch, and clip embeddings."""
+
+from .embedding import embed_clips
+from .training import VGGishTrainingResult, stratified_split, train_vggish
+from .vggish import VGGish, load_vggish, save_vggish
+
+__all__ = [
+    "VGGish",
+    "save_vggish",
+    "load_vggish",
+    "train_vggish",
+    "VGGishTrainingResult",
+    "stratified_split",
+    "embed_clips",
+]

@@ -1,0 +1,95 @@
+"""Clip embeddings: the mean of a clip's segment embeddings (paper Section III-B)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import DataError
+from ._device import autocast, resolve_device, resolve_precision
+from .vggish import VGGish
+
+__all__ = ["embed_clips", "segment_embeddings"]
+
+
+def segment_embeddings(
+    model: VGGish,
+    examples: np.ndarray | torch.Tensor,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+) -> np.ndarray:
+    """Embed log-mel examples one batch at a time.
+
+    Parameters
+    ----------
+    model : VGGish
+    examples : array [shape=(n_segments, 96, 64)]
+    batch_size : int
+    device : str, torch.device or None
+        ``None`` picks CUDA when available.
+    precision : {"auto", "fp32", "bf16"}
+
+    Returns
+    -------
+    np.ndarray [shape=(n_segments, embedding_size)], float32
+    """
+    device = resolve_device(device)
+    precision = resolve_precision(precision, device)
+    examples = torch.as_tensor(examples, dtype=torch.float32)
+    was_training = model.training
+    model.eval().to(device)
+    outputs = []
+    try:
+        with torch.inference_mode(), autocast(device, precision):
+            for start in range(0, examples.shape[0], batch_size):
+                batch = examples[start : start + batch_size].to(device, non_blocking=True).unsqueeze(1)
+                batch = batch.contiguous(memory_format=torch.channels_last)
+                outputs.append(model.embed(batch).float().cpu())
+    finally:
+        model.train(was_training)
+    if not outputs:
+        return np.empty((0, model.embedding_size), dtype=np.float32)
+    return torch.cat(outputs).numpy()
+
+
+def embed_clips(
+    model: VGGish,
+    examples: Sequence[np.ndarray] | np.ndarray,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+) -> np.ndarray:
+    """Clip embeddings as the mean of each clip's segment embeddings.
+
+    Segments of all clips are embedded together in batches, so short clips share work.
+
+    Parameters
+    ----------
+    model : VGGish
+    examples : sequence of arrays [shape=(n_segments_i, 96, 64)], or one array
+        [shape=(n_clips, n_segments, 96, 64)] when all clips have the same length.
+    batch_size, device, precision
+        See :func:`segment_embeddings`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_clips, embedding_size)], float32
+    """
+    clips = list(examples)
+    if not clips:
+        return np.empty((0, model.embedding_size), dtype=np.float32)
+    counts = np.array([len(clip) for clip in clips])
+    if (counts == 0).any():
+        raise DataError(f"clip {int(np.argmin(counts))} has no segments; every clip needs at least one")
+    segments = segment_embeddings(
+        model, np.concatenate(clips), batch_size=batch_size, device=device, precision=precision
+    )
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    # reduceat sums each clip's contiguous run of segments in one pass; float64 keeps the mean exact.
+    sums = np.add.reduceat(segments.astype(np.float64), starts, axis=0)
+    return (sums / counts[:, None]).astype(np.float32)
