@@ -1,0 +1,172 @@
+"""Command line: ``zsac <command>``. Parsing only; the work is in ``run_*`` functions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ZsacError
+
+logger = logging.getLogger("zsac.cli")
+
+__all__ = ["main", "build_parser", "run_train_acoustic"]
+
+
+def run_train_acoustic(
+    *,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    classes: Sequence[str] | None = None,
+    exclude_classes: Sequence[str] | None = None,
+    split_unit: str = "segment",
+    validation_fraction: float = 0.2,
+    batch_size: int = 64,
+    learning_rate: float = 1e-4,
+    max_epochs: int = 100,
+    patience: int = 5,
+    seed: int = 0,
+    device: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    pad_short: bool = False,
+    model_options: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train VGGish from scratch on a dataset's training classes; see ``zsac train-acoustic --help``.
+
+    ``data`` is an ESC-50 root (``meta/esc50.csv``) or a folder with one subfolder per class.
+    The model, checkpoints and a summary go to ``out``; an interrupted run resumes.
+
+    Returns
+    -------
+    dict
+        Summary: classes, clip counts, skipped files, best epoch and validation accuracy.
+    """
+    from .acoustic.training import train_vggish
+    from .datasets import esc50_clips, folder_clips
+    from .errors import DataError
+    from .features import FeatureCache, extract_examples
+
+    data = Path(data)
+    clips = esc50_clips(data) if (data / "meta" / "esc50.csv").is_file() else folder_clips(data)
+    present = sorted({clip.label for clip in clips})
+    if classes:
+        absent = sorted(set(classes) - set(present))
+        if absent:
+            raise DataError(f"classes {absent} are not in {data} (present: {present})")
+        clips = [clip for clip in clips if clip.label in set(classes)]
+    if exclude_classes:
+        clips = [clip for clip in clips if clip.label not in set(exclude_classes)]
+    cache = FeatureCache(cache_dir) if use_cache else None
+    extracted = extract_examples(
+        [clip.path for clip in clips], cache=cache, pad_short=pad_short, skip_errors=True, progress=progress
+    )
+    label_of = {clip.path: clip.label for clip in clips}
+    result = train_vggish(
+        extracted.examples,
+        [label_of[path] for path in extracted.paths],
+        split_unit=split_unit,
+        validation_fraction=validation_fraction,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_epochs=max_epochs,
+        patience=patience,
+        seed=seed,
+        device=device,
+        model_options=model_options,
+        checkpoint_dir=out,
+        progress=progress,
+    )
+    summary = {
+        "classes": result.class_names,
+        "n_clips": len(extracted.paths),
+        "skipped": extracted.failures,
+        "best_epoch": result.best_epoch,
+        "best_val_accuracy": result.best_val_accuracy,
+        "epochs_run": len(result.history),
+        "model_dir": str(Path(out) / "final"),
+    }
+    from ._atomic import write_json_atomic
+
+    write_json_atomic(Path(out) / "summary.json", summary)
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zsac", description="Zero-shot audio classification via semantic embeddings.")
+    parser.add_argument("--version", action="version", version=f"zsac {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors; no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser(
+        "train-acoustic",
+        help="train VGGish from scratch on training classes",
+        description="Train VGGish from scratch on the clips of the training classes (paper Section III-B). "
+        "DATA is an ESC-50 root (meta/esc50.csv) or a folder with one subfolder per class.",
+    )
+    train.add_argument("--data", required=True, help="ESC-50 root or folder-per-class dataset")
+    train.add_argument("-o", "--out", required=True, help="output folder: checkpoints, final model, summary.json")
+    train.add_argument("--classes", nargs="+", help="train on these classes only")
+    train.add_argument("--exclude-classes", nargs="+", help="leave these classes out (e.g. the zero-shot test classes)")
+    train.add_argument("--split-unit", choices=("segment", "clip"), default="segment",
+                       help="unit of the stratified validation split: segment (ESC-50) or clip (AudioSet)")  # fmt: skip
+    train.add_argument("--val-fraction", type=float, default=0.2, help="validation share per class (default 0.2)")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (paper: 1e-4)")
+    train.add_argument("--max-epochs", type=int, default=100)
+    train.add_argument("--patience", type=int, default=5, help="epochs without validation gain before stopping")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    train.add_argument("--cache-dir", default=None, help="feature cache folder (default: the user cache dir)")
+    train.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    train.add_argument("--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "train-acoustic":
+            summary = run_train_acoustic(
+                data=args.data,
+                out=args.out,
+                classes=args.classes,
+                exclude_classes=args.exclude_classes,
+                split_unit=args.split_unit,
+                validation_fraction=args.val_fraction,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                max_epochs=args.max_epochs,
+                patience=args.patience,
+                seed=args.seed,
+                device=args.device,
+                cache_dir=args.cache_dir,
+                use_cache=not args.no_cache,
+                pad_short=args.pad_short,
+                progress=not args.quiet,
+            )
+            sys.stdout.write(
+                f"trained VGGish on {len(summary['classes'])} classes, {summary['n_clips']} clips: "
+                f"best validation accuracy {summary['best_val_accuracy']:.3f} at epoch {summary['best_epoch']}; "
+                f"model in {summary['model_dir']}\n"
+            )
+            if summary["skipped"]:
+                sys.stderr.write(f"{len(summary['skipped'])} files were skipped (see the warnings above)\n")
+                return 1
+        return 0
+    except ZsacError as exc:
+        # The message is for the user, so it goes to stderr whatever logging is set up.
+        sys.stderr.write(f"zsac: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("zsac: interrupted; rerun the same command to resume\n")
+        return 130

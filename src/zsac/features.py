@@ -1,0 +1,197 @@
+"""Log-mel examples for many files, with an on-disk cache.
+
+Examples are computed once per clip and stored under a key made of the file's
+content hash, the front-end parameters and the zsac version, so an edited file, a
+changed front end or a new release never reuses a stale entry. Entries are written
+atomically and carry a digest of their data; a corrupt entry is logged, deleted and
+recomputed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from tqdm.auto import tqdm
+
+from . import __version__
+from ._atomic import atomic_path
+from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, file_to_examples
+from .errors import AudioError
+
+__all__ = ["FeatureCache", "ExtractedExamples", "extract_examples", "default_cache_dir"]
+
+logger = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """``$ZSAC_CACHE_DIR``, else the platform's user cache directory for zsac."""
+    env = os.environ.get("ZSAC_CACHE_DIR")
+    return Path(env) if env else platformdirs.user_cache_path("zsac")
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _array_digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+class FeatureCache:
+    """Content-addressed cache of log-mel examples (float32 ``.npz`` files).
+
+    Parameters
+    ----------
+    directory : path or None
+        Where entries live; ``None`` is ``default_cache_dir() / "features"``.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else default_cache_dir() / "features"
+
+    def key(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> str:
+        """Cache key of a file: its content hash plus everything that shapes its examples."""
+        settings = json.dumps({"frontend": FRONTEND_PARAMS, "pad_short": pad_short, "zsac": __version__}, sort_keys=True)
+        return hashlib.sha256(f"{_file_digest(Path(path))}|{settings}".encode()).hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.npz"
+
+    def load(self, key: str) -> np.ndarray | None:
+        """The cached examples for ``key``, or None when absent or corrupt (a corrupt entry is removed)."""
+        entry = self._entry(key)
+        if not entry.exists():
+            return None
+        try:
+            with np.load(entry, allow_pickle=False) as data:
+                examples, digest = data["examples"], str(data["digest"])
+            valid = (
+                examples.dtype == np.float32
+                and examples.ndim == 3
+                and examples.shape[1:] == (EXAMPLE_FRAMES, NUM_MEL_BANDS)
+                and digest == _array_digest(examples)
+            )
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            logger.debug("feature cache entry %s unreadable: %s", entry, exc)
+            valid = False
+        if not valid:
+            logger.warning("feature cache entry %s is corrupt; recomputing it", entry)
+            entry.unlink(missing_ok=True)
+            return None
+        return examples
+
+    def store(self, key: str, examples: np.ndarray) -> None:
+        examples = np.ascontiguousarray(examples, dtype=np.float32)
+        entry = self._entry(key)
+        with atomic_path(entry) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, examples=examples, digest=np.array(_array_digest(examples)))
+
+    def examples(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> np.ndarray:
+        """Log-mel examples [n, 96, 64] of ``path``, computed on a miss and stored."""
+        key = self.key(path, pad_short=pad_short)
+        cached = self.load(key)
+        if cached is not None:
+            return cached
+        examples = file_to_examples(path, pad_short=pad_short)
+        self.store(key, examples)
+        return examples
+
+
+@dataclasses.dataclass
+class ExtractedExamples:
+    """Result of :func:`extract_examples`.
+
+    Attributes
+    ----------
+    paths : list of Path
+        The files that succeeded, in input order.
+    examples : list of np.ndarray [shape=(n_examples_i, 96, 64)]
+        One array per successful file.
+    failures : dict of str to str
+        Path to error message, for files that were skipped.
+    """
+
+    paths: list[Path]
+    examples: list[np.ndarray]
+    failures: dict[str, str]
+
+
+def extract_examples(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    cache: FeatureCache | None = None,
+    pad_short: bool = False,
+    n_workers: int | None = None,
+    skip_errors: bool = False,
+    progress: bool = True,
+) -> ExtractedExamples:
+    """Log-mel examples of many files, in parallel threads.
+
+    Decoding (libsndfile), resampling (soxr) and the FFT (scipy) release the GIL, so
+    threads use every core without copying arrays between processes.
+
+    Parameters
+    ----------
+    paths : iterable of paths
+    cache : FeatureCache or None
+        Read and fill this cache; None computes everything afresh.
+    pad_short : bool
+        See :func:`zsac.audio.waveform_to_examples`.
+    n_workers : int or None
+        Threads; None uses one per CPU core.
+    skip_errors : bool
+        False raises the first :class:`AudioError`; True logs each bad file, skips it
+        and records it in ``failures``.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ExtractedExamples
+    """
+    paths = [Path(p) for p in paths]
+    workers = n_workers or os.cpu_count() or 1
+
+    def one(path: Path) -> np.ndarray | AudioError:
+        try:
+            if cache is not None:
+                return cache.examples(path, pad_short=pad_short)
+            return file_to_examples(path, pad_short=pad_short)
+        except AudioError as exc:
+            if not skip_errors:
+                raise
+            return exc
+        except OSError as exc:  # e.g. unreadable for the content hash
+            error = AudioError(f"cannot read {os.fspath(path)!r}: {exc}")
+            if not skip_errors:
+                raise error from exc
+            return error
+
+    result = ExtractedExamples(paths=[], examples=[], failures={})
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = tqdm(pool.map(one, paths), total=len(paths), desc="log-mel", unit="clip", disable=not progress)
+        for path, outcome in zip(paths, outcomes):
+            if isinstance(outcome, AudioError):
+                logger.warning("skipping %s: %s", path, outcome)
+                result.failures[os.fspath(path)] = str(outcome)
+            else:
+                result.paths.append(path)
+                result.examples.append(outcome)
+    return result
