@@ -9,6 +9,7 @@ recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -138,14 +139,15 @@ def extract_examples(
     *,
     cache: FeatureCache | None = None,
     pad_short: bool = False,
-    n_workers: int | None = None,
+    n_workers: int | None = 1,
     skip_errors: bool = False,
     progress: bool = True,
 ) -> ExtractedExamples:
-    """Log-mel examples of many files, in parallel threads.
+    """Log-mel examples of many files, optionally in parallel threads.
 
-    Decoding (libsndfile), resampling (soxr) and the FFT (scipy) release the GIL, so
-    threads use every core without copying arrays between processes.
+    Decoding (libsndfile), resampling (soxr) and the FFT (scipy) release the GIL, but on
+    the 2-core development machine threads gave no gain over one (bench/frontend.py),
+    so one worker, in the calling thread, is the default.
 
     Parameters
     ----------
@@ -155,7 +157,8 @@ def extract_examples(
     pad_short : bool
         See :func:`zsac.audio.waveform_to_examples`.
     n_workers : int or None
-        Threads; None uses one per CPU core.
+        Threads; 1 (the default) works in the calling thread; None lets
+        :class:`~concurrent.futures.ThreadPoolExecutor` choose.
     skip_errors : bool
         False raises the first :class:`AudioError`; True logs each bad file, skips it
         and records it in ``failures``.
@@ -167,7 +170,6 @@ def extract_examples(
     ExtractedExamples
     """
     paths = [Path(p) for p in paths]
-    workers = n_workers or os.cpu_count() or 1
 
     def one(path: Path) -> np.ndarray | AudioError:
         try:
@@ -185,9 +187,14 @@ def extract_examples(
             return error
 
     result = ExtractedExamples(paths=[], examples=[], failures={})
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = tqdm(pool.map(one, paths), total=len(paths), desc="log-mel", unit="clip", disable=not progress)
-        for path, outcome in zip(paths, outcomes):
+    with contextlib.ExitStack() as stack:
+        if n_workers == 1:
+            outcomes = map(one, paths)
+        else:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=n_workers))
+            outcomes = pool.map(one, paths)
+        for path, outcome in zip(paths, tqdm(outcomes, total=len(paths), desc="log-mel", unit="clip",
+                                             disable=not progress)):  # fmt: skip
             if isinstance(outcome, AudioError):
                 logger.warning("skipping %s: %s", path, outcome)
                 result.failures[os.fspath(path)] = str(outcome)
