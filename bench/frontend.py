@@ -98,7 +98,9 @@ def best_time(run, paths, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="directory of .wav clips (default: ESC-50/audio under $ZSAC_DATA_DIR or ../shared/data)")
+    parser.add_argument(
+        "--data", help="directory of .wav clips (default: ESC-50/audio under $ZSAC_DATA_DIR or ../shared/data)"
+    )
     parser.add_argument("--limit", type=int, help="use only the first N clips (sorted)")
     parser.add_argument("--repeats", type=int, default=1, help="timed passes per method; the best counts")
     args = parser.parse_args(argv)
@@ -143,7 +145,10 @@ def main(argv=None):
 
     command = shlex.join(["python", sys.argv[0], *(sys.argv[1:] if argv is None else argv)])
     print(f"`{command}`\n")
-    print(f"machine: {n_workers} CPUs, {platform.processor() or platform.machine()}; clips: {len(paths)}; best of {args.repeats}\n")
+    print(
+        f"machine: {n_workers} CPUs, {platform.processor() or platform.machine()}; "
+        f"clips: {len(paths)}; best of {args.repeats}\n"
+    )
     print("| method | clips | seconds | clips/s | speed-up vs reference |")
     print("|---|---:|---:|---:|---:|")
     for method, seconds in timings.items():

@@ -84,7 +84,9 @@ def main() -> int:
         rate = bench_inference(args.device, n_segments, batch, channels_last)
         rows.append(("infer", label, rate, rate))
 
-    device_name = torch.cuda.get_device_name() if cuda else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+    device_name = (
+        torch.cuda.get_device_name() if cuda else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+    )
     print(f"`python {' '.join(shlex.quote(a) for a in sys.argv)}`")
     print(f"\ndevice: {device_name}; torch {torch.__version__}; {n_segments} segments, batch {batch}; "
           f"os.cpu_count()={os.cpu_count()}\n")  # fmt: skip

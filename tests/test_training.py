@@ -64,7 +64,7 @@ def test_same_seed_same_model_other_seed_other_model():
     first = train(examples, labels, max_epochs=2, seed=5)
     second = train(examples, labels, max_epochs=2, seed=5)
     other = train(examples, labels, max_epochs=2, seed=6)
-    for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values()):
+    for (name, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert not torch.equal(first.model.embedding.weight, other.model.embedding.weight)
 
@@ -91,7 +91,7 @@ def test_interrupted_run_resumes_to_the_same_model(tmp_path):
     resumed = train(examples, labels, max_epochs=3, patience=3, checkpoint_dir=tmp_path / "resumed")
     assert [h["val_accuracy"] for h in resumed.history] == [h["val_accuracy"] for h in straight.history]
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
-    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     names = {p.name for p in (tmp_path / "resumed").iterdir()}
     assert {"checkpoint.safetensors", "best.safetensors", "final", "training.json"} <= names

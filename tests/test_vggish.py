@@ -83,7 +83,7 @@ def test_embed_clips_is_the_mean_of_segment_embeddings():
     clips = [rng.standard_normal((n, 96, 64)).astype(np.float32) for n in (1, 3, 2)]
     embeddings = embed_clips(model, clips, batch_size=2, device="cpu")
     assert embeddings.shape == (3, 128) and embeddings.dtype == np.float32
-    for clip, embedding in zip(clips, embeddings):
+    for clip, embedding in zip(clips, embeddings, strict=True):
         expected = segment_embeddings(model, clip, device="cpu").mean(axis=0)
         np.testing.assert_allclose(embedding, expected, atol=1e-5)
     assert model.training  # mode restored

@@ -126,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
     train.add_argument("--cache-dir", default=None, help="feature cache folder (default: the user cache dir)")
     train.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
-    train.add_argument("--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping")
+    train.add_argument(
+        "--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping"
+    )
     return parser
 
 

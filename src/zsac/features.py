@@ -68,7 +68,9 @@ class FeatureCache:
 
     def key(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> str:
         """Cache key of a file: its content hash plus everything that shapes its examples."""
-        settings = json.dumps({"frontend": FRONTEND_PARAMS, "pad_short": pad_short, "zsac": __version__}, sort_keys=True)
+        settings = json.dumps(
+            {"frontend": FRONTEND_PARAMS, "pad_short": pad_short, "zsac": __version__}, sort_keys=True
+        )
         return hashlib.sha256(f"{_file_digest(Path(path))}|{settings}".encode()).hexdigest()
 
     def _entry(self, key: str) -> Path:
@@ -193,8 +195,8 @@ def extract_examples(
         else:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=n_workers))
             outcomes = pool.map(one, paths)
-        for path, outcome in zip(paths, tqdm(outcomes, total=len(paths), desc="log-mel", unit="clip",
-                                             disable=not progress)):  # fmt: skip
+        bar = tqdm(outcomes, total=len(paths), desc="log-mel", unit="clip", disable=not progress)
+        for path, outcome in zip(paths, bar, strict=True):
             if isinstance(outcome, AudioError):
                 logger.warning("skipping %s: %s", path, outcome)
                 result.failures[os.fspath(path)] = str(outcome)

@@ -1,7 +1,7 @@
 """Acoustic side: the VGGish network, its training from scratch, and clip embeddings."""
 
 from .embedding import embed_clips
-from .training import VGGishTrainingResult, stratified_split, train_vggish
+from .training import VGGishTrainingResult, load_trained_vggish, stratified_split, train_vggish
 from .vggish import VGGish, load_vggish, save_vggish
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "save_vggish",
     "load_vggish",
     "train_vggish",
+    "load_trained_vggish",
     "VGGishTrainingResult",
     "stratified_split",
     "embed_clips",

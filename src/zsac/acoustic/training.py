@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
@@ -37,7 +37,7 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ._device import autocast, resolve_device, resolve_precision
 from .vggish import VGGish, load_vggish, save_vggish
 
-__all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split"]
+__all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]
 
 logger = logging.getLogger(__name__)
 
@@ -212,11 +212,17 @@ def train_vggish(
     val_y = torch.from_numpy(segment_labels[validation_mask]).to(device)
     del segments
 
-    state: dict[str, Any] = {"epoch": 0, "best_epoch": 0, "best_val_accuracy": -1.0, "history": [], "stopped_early": False}
+    state: dict[str, Any] = {
+        "epoch": 0,
+        "best_epoch": 0,
+        "best_val_accuracy": -1.0,
+        "history": [],
+        "stopped_early": False,
+    }
     best_weights: dict[str, torch.Tensor] | None = None
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None:
-        restored = _restore(ckpt, fingerprint, model, optimizer, device)
+        restored = _restore(ckpt, fingerprint, model, optimizer)
         if restored is not None:
             state, best_weights = restored
             logger.info("resuming VGGish training from %s after epoch %d", ckpt, state["epoch"])
@@ -235,7 +241,9 @@ def train_vggish(
                 batch_size=batch_size, seed=seed, epoch=epoch, device=device,
                 precision=precision, memory_format=memory_format,
             )  # fmt: skip
-            val_accuracy = _accuracy(step, val_x, val_y, device=device, precision=precision, memory_format=memory_format)
+            val_accuracy = _accuracy(
+                step, val_x, val_y, device=device, precision=precision, memory_format=memory_format
+            )
             record = {
                 "epoch": epoch,
                 "train_loss": train_loss,
@@ -257,7 +265,9 @@ def train_vggish(
                             epoch, state["best_val_accuracy"], state["best_epoch"])  # fmt: skip
             if ckpt is not None:
                 _save_checkpoint(ckpt / CHECKPOINT_FILE, model, optimizer, state, fingerprint)
-            logger.info("epoch %d: train acc %.4f loss %.4f, val acc %.4f", epoch, train_accuracy, train_loss, val_accuracy)
+            logger.info(
+                "epoch %d: train acc %.4f loss %.4f, val acc %.4f", epoch, train_accuracy, train_loss, val_accuracy
+            )
             bar.update(1)
             bar.set_postfix(train_acc=f"{train_accuracy:.3f}", val_acc=f"{val_accuracy:.3f}",
                             best=f"{state['best_val_accuracy']:.3f}@{state['best_epoch']}")  # fmt: skip
@@ -391,14 +401,12 @@ def _save_checkpoint(
 
 
 def _restore(
-    directory: Path, fingerprint: str, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device
+    directory: Path, fingerprint: str, model: nn.Module, optimizer: torch.optim.Optimizer
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None] | None:
     path = directory / CHECKPOINT_FILE
     if not path.exists():
         return None
     try:
-        from safetensors import safe_open
-
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
         tensors = load_file(path)
@@ -418,7 +426,8 @@ def _restore(
     for key, value in tensors.items():
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
-            optim_state.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
+            # Optimizer.load_state_dict moves each value to its parameter's device itself.
+            optim_state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": optim_state, "param_groups": optimizer.state_dict()["param_groups"]})
     best_weights = None
     if (directory / BEST_FILE).exists():

@@ -146,9 +146,7 @@ def _conv(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True))
 
 
-def save_vggish(
-    model: VGGish, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None
-) -> Path:
+def save_vggish(model: VGGish, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
     """Save weights as safetensors and the architecture as JSON, each written atomically.
 
     Writes ``directory/model.safetensors`` and ``directory/config.json``; ``metadata``
