@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ZsacError
-
-logger = logging.getLogger("zsac.cli")
+from ._atomic import write_json_atomic
+from .errors import DataError, ZsacError
 
 __all__ = ["main", "build_parser", "run_train_acoustic"]
 
@@ -48,9 +47,9 @@ def run_train_acoustic(
     dict
         Summary: classes, clip counts, skipped files, best epoch and validation accuracy.
     """
+    # Imported here so that `zsac --help` and `--version` do not pay for importing torch.
     from .acoustic.training import train_vggish
     from .datasets import esc50_clips, folder_clips
-    from .errors import DataError
     from .features import FeatureCache, extract_examples
 
     data = Path(data)
@@ -92,8 +91,6 @@ def run_train_acoustic(
         "epochs_run": len(result.history),
         "model_dir": str(Path(out) / "final"),
     }
-    from ._atomic import write_json_atomic
-
     write_json_atomic(Path(out) / "summary.json", summary)
     return summary
 
