@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +24,7 @@ import platformdirs
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._atomic import atomic_path
+from ._npz import load_array, store_array
 from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, file_to_examples
 from .errors import AudioError
 
@@ -48,10 +47,6 @@ def _file_digest(path: Path) -> str:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _array_digest(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 class FeatureCache:
@@ -78,33 +73,19 @@ class FeatureCache:
 
     def load(self, key: str) -> np.ndarray | None:
         """The cached examples for ``key``, or None when absent or corrupt (a corrupt entry is removed)."""
-        entry = self._entry(key)
-        if not entry.exists():
-            return None
-        try:
-            with np.load(entry, allow_pickle=False) as data:
-                examples, digest = data["examples"], str(data["digest"])
-            valid = (
+        return load_array(
+            self._entry(key),
+            "examples",
+            valid=lambda examples: (
                 examples.dtype == np.float32
                 and examples.ndim == 3
                 and examples.shape[1:] == (EXAMPLE_FRAMES, NUM_MEL_BANDS)
-                and digest == _array_digest(examples)
-            )
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            logger.debug("feature cache entry %s unreadable: %s", entry, exc)
-            valid = False
-        if not valid:
-            logger.warning("feature cache entry %s is corrupt; recomputing it", entry)
-            entry.unlink(missing_ok=True)
-            return None
-        return examples
+            ),
+            what="feature cache entry",
+        )
 
     def store(self, key: str, examples: np.ndarray) -> None:
-        examples = np.ascontiguousarray(examples, dtype=np.float32)
-        entry = self._entry(key)
-        with atomic_path(entry) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, examples=examples, digest=np.array(_array_digest(examples)))
+        store_array(self._entry(key), "examples", np.ascontiguousarray(examples, dtype=np.float32))
 
     def examples(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> np.ndarray:
         """Log-mel examples [n, 96, 64] of ``path``, computed on a miss and stored."""

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .._device import autocast, resolve_device, resolve_precision
 from ..errors import DataError
-from ._device import autocast, resolve_device, resolve_precision
 from .vggish import VGGish
 
 __all__ = ["embed_clips", "segment_embeddings"]

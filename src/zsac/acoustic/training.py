@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from .._atomic import atomic_path, write_json_atomic
+from .._device import autocast, resolve_device, resolve_precision
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
-from ._device import autocast, resolve_device, resolve_precision
 from .vggish import VGGish, load_vggish, save_vggish
 
 __all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]

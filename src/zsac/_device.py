@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
