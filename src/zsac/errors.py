@@ -6,7 +6,7 @@ so callers (and the CLI) can catch one type. Messages name the file or value at 
 
 from __future__ import annotations
 
-__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError"]
+__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError", "VocabularyError"]
 
 
 class ZsacError(Exception):
@@ -27,3 +27,14 @@ class CheckpointError(ZsacError):
 
 class ConfigError(ZsacError):
     """A parameter value is out of range or inconsistent with the others."""
+
+
+class VocabularyError(ZsacError):
+    """A class text has no word that the text encoder knows, so it has no embedding.
+
+    ``texts`` lists the texts at fault (the error message names them, or their classes).
+    """
+
+    def __init__(self, message: str, *, texts: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.texts = list(texts or [])

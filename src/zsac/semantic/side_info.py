@@ -1,0 +1,284 @@
+"""Class side information: the names, labels and descriptions that semantic embeddings are made from.
+
+A :class:`ClassInfo` holds one class's texts:
+
+- ``name`` identifies the class, exactly as the dataset writes it (``door_wood_knock``,
+  ``Chicken, rooster``);
+- ``label`` is the text of its label embedding (WLE, GLE, SLE), by default the name
+  with underscores read as spaces;
+- ``description`` is the sentence its sentence embeddings are made from (WSE, GSE, BSE,
+  SSE), e.g. the ``description`` of AudioSet's ontology.json;
+- ``mid`` is an optional stable identifier (AudioSet's machine ids) used to match
+  precomputed tables.
+
+Sources: ESC-50 categories, AudioSet's ``class_labels_indices.csv`` plus ``ontology.json``,
+and user files in CSV, JSON, YAML or plain text (see :func:`read_class_file`).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import DataError
+
+__all__ = [
+    "ClassInfo",
+    "label_from_name",
+    "esc50_class_info",
+    "audioset_class_info",
+    "read_audioset_ontology",
+    "read_class_file",
+    "with_descriptions",
+    "validate_classes",
+]
+
+AUDIOSET_CLASS_COLUMNS = ("index", "mid", "display_name")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassInfo:
+    """The side information of one sound class.
+
+    Parameters
+    ----------
+    name : str
+        The class as the dataset names it; unique within a class list.
+    label : str or None
+        Text of the label embedding; ``None`` means :func:`label_from_name` of ``name``.
+    description : str or None
+        Sentence description, needed by sentence-embedding specs (WSE, GSE, BSE, SSE).
+    mid : str or None
+        Stable identifier, e.g. AudioSet's ``/m/0bt9lr``; precomputed tables match on it first.
+    """
+
+    name: str
+    label: str | None = None
+    description: str | None = None
+    mid: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise DataError(f"a class name must be a non-empty string, got {self.name!r}")
+        if self.label is None:
+            object.__setattr__(self, "label", label_from_name(self.name))
+        elif not self.label.strip():
+            raise DataError(f"class {self.name!r} has an empty label")
+        if self.description is not None and not self.description.strip():
+            object.__setattr__(self, "description", None)
+        if self.mid is not None and not self.mid.strip():
+            object.__setattr__(self, "mid", None)
+
+
+def label_from_name(name: str) -> str:
+    """A class name as label text: ``door_wood_knock`` becomes ``door wood knock``."""
+    return " ".join(name.replace("_", " ").split())
+
+
+def validate_classes(classes: Sequence[ClassInfo], *, source: str = "the class list") -> list[ClassInfo]:
+    """Check that ``classes`` is non-empty with unique names; return it as a list."""
+    classes = list(classes)
+    if not classes:
+        raise DataError(f"{source} holds no classes")
+    for item in classes:
+        if not isinstance(item, ClassInfo):
+            raise DataError(f"{source}: expected ClassInfo items, got {type(item).__name__} {item!r}")
+    duplicates = sorted(name for name, count in Counter(c.name for c in classes).items() if count > 1)
+    if duplicates:
+        raise DataError(f"{source} names these classes more than once: {duplicates}")
+    return classes
+
+
+def esc50_class_info(categories: Iterable[str]) -> list[ClassInfo]:
+    """ESC-50 categories (``door_wood_knock``) as classes labelled ``door wood knock``.
+
+    ESC-50 has no descriptions; sentence specs need them from a user file.
+    """
+    return validate_classes([ClassInfo(name=category) for category in categories], source="ESC-50 categories")
+
+
+def read_audioset_ontology(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """AudioSet's ``ontology.json`` as a mapping from mid to its entry (``name``, ``description``, ...)."""
+    path = Path(path)
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read the AudioSet ontology {path}: {exc}") from exc
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "id" in e for e in entries):
+        raise DataError(f"{path} is not an AudioSet ontology: expected a list of objects with an 'id'")
+    return {entry["id"]: entry for entry in entries}
+
+
+def _read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            # AudioSet's CSVs put spaces after commas inside quoted display names only,
+            # so skipinitialspace is safe and also accepts hand-written "name, description" files.
+            reader = csv.DictReader(handle, skipinitialspace=True)
+            rows = list(reader)
+            columns = [c.strip() for c in (reader.fieldnames or [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read the class file {path}: {exc}") from exc
+    rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in rows]
+    return columns, rows
+
+
+def audioset_class_info(
+    class_labels_csv: str | os.PathLike[str],
+    *,
+    ontology: str | os.PathLike[str] | Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[ClassInfo]:
+    """AudioSet classes from ``class_labels_indices.csv``, with ontology descriptions when given.
+
+    The label is the display name as written, synonyms included (``Chicken, rooster``):
+    label embeddings average over all of its words and phrases.
+
+    Parameters
+    ----------
+    class_labels_csv : path
+        ``class_labels_indices.csv`` with columns ``index,mid,display_name``.
+    ontology : path, mapping or None
+        ``ontology.json`` (or :func:`read_audioset_ontology`'s result); supplies ``description``.
+
+    Returns
+    -------
+    list of ClassInfo
+        In the CSV's index order.
+    """
+    path = Path(class_labels_csv)
+    columns, rows = _read_csv_rows(path)
+    if not set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
+        raise DataError(f"{path} is not an AudioSet class list: columns {columns}, expected {AUDIOSET_CLASS_COLUMNS}")
+    rows.sort(key=lambda row: int(row["index"]))
+    entries = read_audioset_ontology(ontology) if isinstance(ontology, (str, os.PathLike)) else ontology
+    classes = []
+    for row in rows:
+        description = None
+        if entries is not None:
+            entry = entries.get(row["mid"])
+            description = entry.get("description") if entry else None
+        classes.append(ClassInfo(name=row["display_name"], description=description, mid=row["mid"]))
+    return validate_classes(classes, source=str(path))
+
+
+def with_descriptions(classes: Sequence[ClassInfo], ontology: str | os.PathLike[str]) -> list[ClassInfo]:
+    """Fill in missing descriptions from an AudioSet ontology, matching by mid, then by name."""
+    entries = read_audioset_ontology(ontology)
+    by_name = {entry.get("name", "").lower(): entry for entry in entries.values()}
+    out = []
+    for item in classes:
+        if item.description is None:
+            entry = entries.get(item.mid) if item.mid else None
+            entry = entry or by_name.get(item.name.lower()) or by_name.get(item.label.lower())
+            if entry and entry.get("description"):
+                item = dataclasses.replace(item, description=entry["description"])
+        out.append(item)
+    return out
+
+
+def _class_from_record(record: Any, where: str) -> ClassInfo:
+    if isinstance(record, str):
+        return ClassInfo(name=record)
+    if not isinstance(record, Mapping):
+        raise DataError(f"{where}: expected a class name or an object with 'name', got {record!r}")
+    unknown = set(record) - {"name", "label", "description", "mid"}
+    if unknown:
+        raise DataError(f"{where}: unknown keys {sorted(unknown)}; allowed: name, label, description, mid")
+    if "name" not in record:
+        raise DataError(f"{where}: an entry has no 'name': {dict(record)!r}")
+    values = {key: (str(value) if value is not None else None) for key, value in record.items()}
+    return ClassInfo(**values)
+
+
+def _classes_from_structure(data: Any, path: Path) -> list[ClassInfo]:
+    """JSON/YAML: a list of names or objects, or a mapping of name to description (or object)."""
+    if isinstance(data, Mapping) and "classes" in data and len(data) == 1:
+        data = data["classes"]
+    if isinstance(data, Mapping):
+        classes = []
+        for name, value in data.items():
+            if value is None or isinstance(value, str):
+                classes.append(ClassInfo(name=str(name), description=value))
+            elif isinstance(value, Mapping):
+                classes.append(_class_from_record({"name": str(name), **value}, f"{path}, class {name!r}"))
+            else:
+                raise DataError(f"{path}, class {name!r}: expected a description or an object, got {value!r}")
+        return classes
+    if isinstance(data, list):
+        return [_class_from_record(record, f"{path}, entry {i}") for i, record in enumerate(data)]
+    raise DataError(f"{path}: expected a list of classes or a mapping of name to description")
+
+
+def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike[str] | None = None) -> list[ClassInfo]:
+    """Read a class list from a user file, or from AudioSet's or ESC-50's own metadata.
+
+    Formats, chosen by content and extension:
+
+    - AudioSet ``class_labels_indices.csv`` (``index,mid,display_name``);
+    - ESC-50 ``meta/esc50.csv`` (its categories, in target order);
+    - CSV with a ``name`` column and optional ``description``, ``label``, ``mid`` columns;
+    - JSON or YAML (``.json``, ``.yaml``, ``.yml``): a list of names or of objects with
+      ``name`` and optional ``description``, ``label``, ``mid``; or a mapping from name to
+      description (or to such an object); optionally under a top-level ``classes`` key;
+    - plain text (any other extension): one class name per line; ``#`` starts a comment.
+
+    Parameters
+    ----------
+    path : path
+        The class file.
+    ontology : path or None
+        AudioSet ``ontology.json``; fills in descriptions that the file lacks.
+
+    Returns
+    -------
+    list of ClassInfo
+        In file order; names are unique.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"class file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        columns, rows = _read_csv_rows(path)
+        if set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
+            classes = audioset_class_info(path, ontology=ontology)
+        elif {"category", "target"} <= set(columns):
+            targets = {}
+            for row in rows:
+                targets.setdefault(row["category"], int(row["target"]))
+            classes = esc50_class_info(sorted(targets, key=targets.get))
+        elif "name" in columns:
+            allowed = {"name", "label", "description", "mid"}
+            classes = [
+                _class_from_record(
+                    {key: (value or None) for key, value in row.items() if key in allowed}, f"{path}, row {i + 2}"
+                )
+                for i, row in enumerate(rows)
+            ]
+        else:
+            raise DataError(f"{path}: a class CSV needs a 'name' column (and optionally 'description'); got {columns}")
+    elif suffix in (".json", ".yaml", ".yml"):
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+            raise DataError(f"cannot parse the class file {path}: {exc}") from exc
+        classes = _classes_from_structure(data, path)
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"cannot read the class file {path}: {exc}") from exc
+        names = [line.split("#", 1)[0].strip() for line in lines]
+        classes = [ClassInfo(name=name) for name in names if name]
+    if ontology is not None:
+        classes = with_descriptions(classes, ontology)
+    return validate_classes(classes, source=str(path))

