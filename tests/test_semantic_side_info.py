@@ -142,3 +142,23 @@ def test_bad_class_files_give_clear_errors(tmp_path, name, content, message):
 def test_missing_class_file_is_named(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         read_class_file(tmp_path / "nope.csv")
+
+
+def test_malformed_dataset_csvs_are_named(tmp_path):
+    audioset = tmp_path / "class_labels_indices.csv"
+    audioset.write_text("index,mid,display_name\nzero,/m/09x0r,Speech\n")
+    with pytest.raises(DataError, match="class_labels_indices.csv: the 'index' column must hold integers"):
+        read_class_file(audioset)
+    esc = tmp_path / "esc50.csv"
+    esc.write_text("filename,fold,target,category,esc10,src_file,take\n1-1-A-1.wav,1,x,dog,True,1,A\n")
+    with pytest.raises(DataError, match=r"esc50.csv, row 2: 'target' must be an integer"):
+        read_class_file(esc)
+    blank = tmp_path / "blank.csv"
+    blank.write_text("name,description\n,A description without a name.\n")
+    with pytest.raises(DataError, match=r"blank.csv, row 2: an entry has no 'name'"):
+        read_class_file(blank)
+
+
+def test_class_info_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        ClassInfo("dog", "a label")

@@ -91,19 +91,31 @@ def test_embed_many_computes_each_part_once():
                                   np.hstack([tables["SLE"].embeddings, tables["SSE"].embeddings]))  # fmt: skip
 
 
-def test_precomputed_tables_match_by_mid_then_name(tmp_path):
+def test_precomputed_tables_match_by_mid_when_both_sides_have_mids(tmp_path):
     table = ClassTable(
         embeddings=np.arange(12, dtype=np.float32).reshape(4, 3),
         names=("Dog", "Police car (siren)", "chicken, rooster", "unused"),
-        mids=("/m/dog", "/m/other", "", "/m/unused"),
+        mids=("/m/dog", "/m/other", "/m/ch", "/m/unused"),
     )
     path = table.save(tmp_path / "wle.npz")
     embedder = SemanticEmbedder(tables={"wle": path}, normalize=False, cache=False)
-    # dog by mid; police_car's mid is absent and its name differs: missing; the chicken by name ignoring case.
-    with pytest.raises(DataError, match=r"no row for the classes \['police_car'\]"):
+    # police_car's mid is not in the table; its name is not tried, because mids disagree.
+    with pytest.raises(DataError, match=r"no row for the classes \['police_car \(/m/pc\)'\]"):
         embedder.embed("WLE", CLASSES)
-    rows = embedder.embed_part("WLE", [CLASSES[0], CLASSES[2]])
-    np.testing.assert_array_equal(rows, table.embeddings[[0, 2]])
+    rows = embedder.embed_part("WLE", [CLASSES[2], CLASSES[0]])
+    np.testing.assert_array_equal(rows, table.embeddings[[2, 0]])
+    # Classes without mids match by name: exactly, else ignoring case.
+    by_name = embedder.embed_part("WLE", [ClassInfo("unused"), ClassInfo("DOG")])
+    np.testing.assert_array_equal(by_name, table.embeddings[[3, 0]])
+    with pytest.raises(DataError, match=r"several classes match the same rows \['Dog'\]"):
+        embedder.embed_part("WLE", [ClassInfo("Dog"), ClassInfo("DOG")])
+
+
+def test_a_table_of_another_spec_is_refused_as_a_part(tmp_path, word_files):
+    _, w2v, _ = word_files
+    SemanticEmbedder(word2vec=w2v, cache=False).embed("WSE", CLASSES).save(tmp_path / "wse.npz")
+    with pytest.raises(ConfigError, match=r"holds WSE embeddings, not WLE"):
+        SemanticEmbedder(tables={"WLE": tmp_path / "wse.npz"}, cache=False).embed("WLE", CLASSES)
 
 
 def test_sentence_parts_need_descriptions(word_files):
@@ -144,8 +156,6 @@ def test_table_round_trip_and_nearest(tmp_path, word_files):
     # A saved table serves as a precomputed part of a later spec: its columns of that part.
     reused = SemanticEmbedder(tables={"GLE": tmp_path / "out.npz"}, normalize=False, cache=False)
     np.testing.assert_array_equal(reused.embed_part("GLE", CLASSES), table.embeddings[:, 6:])
-    whole = SemanticEmbedder(tables={"SSE": tmp_path / "out.npz"}, normalize=False, cache=False)
-    np.testing.assert_array_equal(whole.embed_part("SSE", CLASSES), table.embeddings)  # not a part of it: all
 
 
 @pytest.mark.parametrize(
@@ -251,3 +261,44 @@ def test_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     assert main(["-q", "embed-classes", "--classes", str(classes), "-o", str(tmp_path / "t.npz"), *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zsac: error:") and message in err and not (tmp_path / "t.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (lambda p: np.save(p, np.zeros((2, 3))), "not an .npz class table"),
+        (lambda p: p.write_bytes(b"PK\x03\x04 truncated"), "cannot read the class table"),
+        (lambda p: np.savez(p, embeddings=np.zeros((1, 2)), name=np.array(["a"]), metadata=np.array("{")),
+         "unreadable 'metadata'"),
+        (lambda p: np.savez(p, embeddings=np.zeros((1, 2)), name=np.array([[1.0]])), "1-D string arrays"),
+    ],
+)  # fmt: skip
+def test_broken_table_files(tmp_path, write, message):
+    path = tmp_path / "table.npz"
+    write(path)
+    if not path.exists():  # np.save appends .npy
+        path = tmp_path / "table.npz.npy"
+    with pytest.raises(DataError, match=message):
+        load_class_table(path)
+
+
+def test_byte_string_names_are_decoded(tmp_path):
+    path = tmp_path / "bytes.npz"
+    np.savez(path, embeddings=np.ones((1, 2), np.float32), name=np.array([b"Dog"]))
+    assert load_class_table(path).names == ("Dog",)
+
+
+def test_cli_output_errors_are_one_line(tmp_path, word_files, capsys):
+    _, w2v, _ = word_files
+    classes = tmp_path / "classes.txt"
+    classes.write_text("dog\n")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert main(["-q", "embed-classes", "--spec", "WLE", "--classes", str(classes), "-o", str(folder),
+                 "--word2vec", str(w2v)]) == 2  # fmt: skip
+    assert "cannot write the class table" in capsys.readouterr().err
+
+
+def test_empty_text_lists_are_refused(tmp_path):
+    with pytest.raises(DataError, match="no texts"):
+        EmbeddingCache(tmp_path).encode(CountingEncoder(), [], kind="label")

@@ -153,3 +153,18 @@ def test_default_is_the_bundled_minilm_offline(monkeypatch):
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)  # MiniLM ends in a Normalize layer
     similarity = out @ out.T
     assert similarity[0, 1] > similarity[0, 2] + 0.2
+
+
+def test_max_length_is_capped_at_the_model_positions(tiny_bert_dir):
+    # 64 positions: a 512-token limit would index past them without the cap.
+    long_text = " ".join(["dog barks"] * 60)
+    encoder = BertEncoder(str(tiny_bert_dir), device="cpu")
+    out = encoder.encode([long_text])
+    assert np.isfinite(out).all() and encoder.max_length == 512
+    np.testing.assert_allclose(out, BertEncoder(str(tiny_bert_dir), max_length=64, device="cpu").encode([long_text]))
+
+
+def test_local_identity_covers_configs_and_tokenizer(tiny_bert_dir):
+    identity = BertEncoder(str(tiny_bert_dir)).identity
+    assert "config.json" in identity and "tokenizer_config.json" in identity and "vocab.txt" in identity
+    assert "model.safetensors" in identity

@@ -36,6 +36,7 @@ def test_every_format_loads_the_same_vectors(tmp_path, vectors, writer):
     suffix = ".bin" if writer is write_word2vec_binary else ".txt"
     kv = load_word_vectors(writer(tmp_path / f"v{suffix}", vectors))
     assert kv.vector_size == DIM and len(kv.key_to_index) == len(WORDS)
+    assert kv.vectors.shape == (len(WORDS), DIM) and list(kv.key_to_index) == WORDS
     for word, vector in vectors.items():
         np.testing.assert_array_equal(kv[word], vector)
 
@@ -161,3 +162,46 @@ def test_identity_tracks_file_and_settings(w2v_path, vectors):
     assert base != WordVectors(w2v_path, limit=5).identity
     write_word2vec_binary(w2v_path, {**vectors, "extra": vectors["dog"]})
     assert base != WordVectors(w2v_path).identity
+
+
+def test_glove_tokens_with_spaces_and_bad_lines(tmp_path, vectors, caplog):
+    # GloVe 840B holds tokens such as ". . ." and "at name@domain.com"; the vector is the last DIM fields.
+    path = write_glove(tmp_path / "glove.txt", vectors)
+    spaced = [0.25] * DIM
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(". . . " + " ".join(map(str, spaced)) + "\n")
+        handle.write("broken 1 2\n")  # too few values
+        handle.write("dog " + " ".join(["9"] * DIM) + "\n")  # repeated token: the first one wins
+    with caplog.at_level(logging.WARNING, logger="zsac"):
+        kv = load_word_vectors(path)
+    np.testing.assert_array_equal(kv[". . ."], np.float32(spaced))
+    np.testing.assert_array_equal(kv["dog"], vectors["dog"])
+    assert "broken" not in kv.key_to_index and "skipped 2 malformed or repeated lines" in caplog.text
+
+
+def test_default_stop_list_is_nltk_and_keeps_sound_words(encoder, vectors, w2v_path):
+    name, words = resolve_stop_words("nltk")
+    assert name == "nltk" and len(words) == 179 and {"the", "don't", "wouldn't"} <= words
+    assert not {"fire", "cry", "call", "back", "top", "empty"} & words
+    assert encoder.identity.endswith("stop=nltk")
+    # Curly apostrophes are read as straight ones.
+    assert WordVectors(w2v_path, stop_words=["don’t"])._stop_words == {"don't"}
+
+
+def test_lower_cased_phrases(encoder, vectors):
+    np.testing.assert_array_equal(encoder.encode(["POLICE CAR"], kind="label")[0], vectors["police_car"])
+
+
+def test_only_stop_words_says_so(encoder):
+    with pytest.raises(VocabularyError, match="after removing nltk stop words"):
+        encoder.encode(["It is the one that was there."], kind="sentence")
+
+
+def test_gensim_data_names_take_no_file_options(monkeypatch):
+    import gensim.downloader
+
+    with pytest.raises(ConfigError, match="format and limit apply to word-vector files"):
+        load_word_vectors("word2vec-google-news-300", limit=1000)
+    monkeypatch.setattr(gensim.downloader, "load", lambda name: ["a", "corpus"])
+    with pytest.raises(ConfigError, match="'text8' is not a word-vector model"):
+        load_word_vectors("text8")

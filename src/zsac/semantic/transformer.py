@@ -39,8 +39,9 @@ DEFAULT_BERT_MODEL = "bert-large-uncased"
 DEFAULT_SENTENCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BERT_POOLINGS = ("mean", "max", "cls", "pooler")
 
-_MODEL_FILES = ("config.json", "modules.json", "tokenizer.json", "vocab.txt")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+# Everything in a model folder that can change its output: configs (incl. sentence-transformers'
+# max_seq_length and pooling), tokenizer files and vocabularies, and the weights.
+_IDENTITY_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin")
 
 
 def default_sentence_model_path() -> Path | None:
@@ -53,16 +54,32 @@ def default_sentence_model_path() -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
+def _hub_commit(model: str, revision: str | None) -> str | None:
+    """The commit of the hub model's copy in the local Hugging Face cache, if there is one."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json", revision=revision)
+    except ValueError:  # not a valid repository id
+        return None
+    # Cached files live in .../snapshots/<commit>/<file>.
+    return Path(cached).parent.name if isinstance(cached, str) else None
+
+
 def _model_identity(model: str, revision: str | None) -> str:
-    """Local folders are identified by their files' sizes and times; hub names by name and revision."""
+    """Local folders: their files' sizes and times. Hub names: the commit in the local cache.
+
+    A hub model that is not cached yet is identified by name and revision; once it is
+    downloaded, its commit is known and replaces that identity (so entries are recomputed
+    once rather than going stale when the model changes upstream).
+    """
     path = Path(model).expanduser()
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and (p.name in _MODEL_FILES or p.suffix in _WEIGHT_SUFFIXES)
-        )
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _IDENTITY_SUFFIXES)
         stats = ",".join(f"{p.relative_to(path)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
         return f"{path.resolve()}[{stats}]"
-    return f"hub:{model}@{revision or 'main'}"
+    commit = _hub_commit(model, revision)
+    return f"hub:{model}@{commit}" if commit else f"hub:{model}@{revision or 'main'}"
 
 
 def _device(device: str | None) -> Any:
@@ -85,7 +102,9 @@ class BertEncoder:
         Index into the hidden states, where 0 is the embedding layer and -1 the last layer.
         Default -2, the second-to-last layer.
     max_length : int
-        Longer texts are truncated to this many tokens.
+        Longer texts are truncated to this many tokens (at most the model's position
+        count). The default keeps whole descriptions; bert-as-service truncated to 25
+        tokens by default, which ``max_length=25`` reproduces.
     batch_size : int
     device : str or None
         ``None`` uses CUDA when available.
@@ -114,6 +133,7 @@ class BertEncoder:
         self.device = device
         self.revision = revision
         self._loaded: tuple[Any, Any] | None = None
+        self._max_tokens = max_length
 
     @property
     def identity(self) -> str:
@@ -133,6 +153,10 @@ class BertEncoder:
                     "layout, or a hub name that is in the Hugging Face cache or reachable online."
                 ) from exc
             network.eval().to(_device(self.device))
+            positions = getattr(network.config, "max_position_embeddings", None)
+            self._max_tokens = min(self.max_length, positions or self.max_length)
+            if self._max_tokens < self.max_length:
+                logger.info("%s has %d positions: texts are truncated to that many tokens", self.model, positions)
             n_layers = network.config.num_hidden_layers
             if self.pooling != "pooler" and not -(n_layers + 1) <= self.layer <= n_layers:
                 raise ConfigError(f"layer {self.layer} is out of range for {self.model!r} ({n_layers} layers)")
@@ -160,7 +184,7 @@ class BertEncoder:
                     [texts[i] for i in batch],
                     padding=True,
                     truncation=True,
-                    max_length=self.max_length,
+                    max_length=self._max_tokens,
                     return_tensors="pt",
                 ).to(device)
                 output = network(**tokens, output_hidden_states=True)

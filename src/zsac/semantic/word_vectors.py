@@ -39,13 +39,29 @@ logger = logging.getLogger(__name__)
 
 WORD_VECTOR_FORMATS = ("auto", "word2vec-binary", "word2vec-text", "glove")
 
-#: The stop list removed from descriptions by default: scikit-learn's English list, which
-#: is the Glasgow Information Retrieval Group's stop word list (318 words).
-DEFAULT_STOP_LIST = "sklearn"
+#: NLTK's English stop list (nltk_data ``corpora/stopwords/english``, 179 words): function
+#: words only. Written out here because NLTK itself downloads its corpora at run time.
+NLTK_ENGLISH_STOP_WORDS = frozenset(
+    """i me my myself we our ours ourselves you you're you've you'll you'd your yours yourself yourselves he him
+    his himself she she's her hers herself it it's its itself they them their theirs themselves what which who
+    whom this that that'll these those am is are was were be been being have has had having do does did doing a an
+    the and but if or because as until while of at by for with about against between into through during before
+    after above below to from up down in out on off over under again further then once here there when where why
+    how all any both each few more most other some such no nor not only own same so than too very s t can will just
+    don don't should should've now d ll m o re ve y ain aren aren't couldn couldn't didn didn't doesn doesn't hadn
+    hadn't hasn hasn't haven haven't isn isn't ma mightn mightn't mustn mustn't needn needn't shan shan't shouldn
+    shouldn't wasn wasn't weren weren't won won't wouldn wouldn't""".split()
+)
 
-#: Named stop lists: ``sklearn`` (Glasgow IR group, 318 words), ``gensim`` (gensim's
-#: ``STOPWORDS``, 337 words, also derived from the Glasgow list) and ``none``.
-STOP_LISTS = ("sklearn", "gensim", "none")
+#: The stop list removed from descriptions by default. NLTK's list holds function words
+#: only; scikit-learn's (the Glasgow IR group's 318 words) and gensim's also remove words
+#: such as "fire", "cry", "call", "back", "top" and "empty", which carry meaning in sound
+#: descriptions (one of these six occurs in 21 of AudioSet's 527 ontology descriptions).
+DEFAULT_STOP_LIST = "nltk"
+
+#: Named stop lists: ``nltk`` (179 words, default), ``sklearn`` (Glasgow IR group, 318
+#: words), ``gensim`` (gensim's ``STOPWORDS``, 337 words, also from the Glasgow list), ``none``.
+STOP_LISTS = ("nltk", "sklearn", "gensim", "none")
 
 # A word: letters or digits, possibly joined by hyphens or apostrophes ("cock-a-doodle-doo",
 # "dentist's"). Underscores separate words, so "door_wood_knock" reads as three words.
@@ -56,11 +72,17 @@ _PHRASE_BREAK = re.compile(r"[^\w\s'’\-]+")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
+def _stop_key(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
 def resolve_stop_words(stop_words: str | Iterable[str] | None) -> tuple[str, frozenset[str]]:
     """A stop list by name (see :data:`STOP_LISTS`) or as words; returns (identity, lower-cased words)."""
     if stop_words is None or stop_words == "none":
         return "none", frozenset()
     if isinstance(stop_words, str):
+        if stop_words == "nltk":
+            return "nltk", NLTK_ENGLISH_STOP_WORDS
         if stop_words == "sklearn":
             from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -70,7 +92,7 @@ def resolve_stop_words(stop_words: str | Iterable[str] | None) -> tuple[str, fro
 
             return "gensim", frozenset(STOPWORDS)
         raise ConfigError(f"unknown stop list {stop_words!r}; choose one of {STOP_LISTS} or pass the words")
-    words = frozenset(word.lower() for word in stop_words)
+    words = frozenset(_stop_key(word) for word in stop_words)
     digest = hashlib.sha256("\n".join(sorted(words)).encode()).hexdigest()[:16]
     return f"custom:{digest}", words
 
@@ -105,8 +127,10 @@ def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", l
         A word2vec binary (``GoogleNews-vectors-negative300.bin``, optionally ``.gz``), a
         word2vec text file (with its ``<count> <dims>`` header), a GloVe text file (no
         header), or a gensim-data model name such as ``word2vec-google-news-300`` or
-        ``glove-wiki-gigaword-300``, which gensim downloads once (needs internet).
-        gensim's own pickled ``.kv``/``.model`` files are refused: zsac loads no pickle.
+        ``glove-wiki-gigaword-300``, which gensim downloads once (needs internet). Note that
+        gensim-data runs a small Python loader shipped with each model and stores the model
+        in gensim's own format; use a downloaded file to avoid both. gensim's pickled
+        ``.kv``/``.model`` files are refused: zsac loads no pickle.
     format : {'auto', 'word2vec-binary', 'word2vec-text', 'glove'}
         ``auto`` decides by the ``.bin`` extension, then by the first line.
     limit : int or None
@@ -123,15 +147,22 @@ def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", l
     if not path.exists():
         if _looks_like_path(source_str):
             raise DataError(f"word-vector file {path} does not exist")
+        if format != "auto" or limit is not None:
+            raise ConfigError(
+                f"format and limit apply to word-vector files, not to the gensim-data name {source_str!r}"
+            )
         import gensim.downloader
 
         logger.info("loading gensim-data model %r (downloaded on first use)", source_str)
         try:
-            return gensim.downloader.load(source_str)
+            vectors = gensim.downloader.load(source_str)
         except (ValueError, OSError) as exc:
             raise ConfigError(
                 f"{source_str!r} is neither a word-vector file nor a loadable gensim-data model: {exc}"
             ) from exc
+        if not (hasattr(vectors, "key_to_index") and hasattr(vectors, "vector_size")):
+            raise ConfigError(f"the gensim-data entry {source_str!r} is not a word-vector model")
+        return vectors
     if path.suffix.lower() in (".kv", ".model", ".pkl", ".pickle"):
         raise DataError(
             f"{path} looks like a gensim pickle; zsac loads no pickle. "
@@ -141,12 +172,64 @@ def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", l
 
     fmt = _detect_format(path) if format == "auto" else format
     logger.info("loading %s word vectors from %s", fmt, path)
+    if fmt == "glove":
+        return _load_glove(path, limit=limit)
     try:
         return KeyedVectors.load_word2vec_format(
             str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit
         )
     except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as exc:
         raise DataError(f"cannot read {path} as {fmt} word vectors: {exc}") from exc
+
+
+def _load_glove(path: Path, *, limit: int | None) -> Any:
+    """Read a GloVe text file into KeyedVectors.
+
+    Written here rather than with gensim's ``no_header`` reader because GloVe 840B holds
+    tokens with spaces in them (``. . .``), which that reader rejects: the vector is
+    always the last ``dim`` fields of a line, so the token is whatever precedes them.
+    Lines that still do not parse, and repeated tokens, are skipped with one warning.
+    """
+    from gensim import utils
+    from gensim.models import KeyedVectors
+
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    skipped: list[int] = []
+    dim = 0
+    try:
+        with utils.open(str(path), "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if limit is not None and len(words) >= limit:
+                    break
+                line = raw.decode("utf-8", errors="replace").rstrip()
+                if not line:
+                    continue
+                if not dim:
+                    dim = len(line.split(" ")) - 1
+                    if dim < 1:
+                        raise DataError(f"{path}, line {number}: expected a token and its vector, got {line[:80]!r}")
+                parts = line.rsplit(" ", dim)
+                try:
+                    vector = np.asarray(parts[1:], dtype=np.float32)
+                except ValueError:
+                    vector = None
+                if vector is None or vector.shape != (dim,) or not parts[0] or parts[0] in seen:
+                    skipped.append(number)
+                    continue
+                seen.add(parts[0])
+                words.append(parts[0])
+                rows.append(vector)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read GloVe vectors {path}: {exc}") from exc
+    if not words:
+        raise DataError(f"{path} holds no GloVe vectors")
+    if skipped:
+        logger.warning("%s: skipped %d malformed or repeated lines (e.g. lines %s)", path, len(skipped), skipped[:5])
+    vectors = KeyedVectors(vector_size=dim, dtype=np.float32)
+    vectors.add_vectors(words, np.stack(rows))
+    return vectors
 
 
 def _file_identity(path: Path) -> str:
@@ -170,7 +253,7 @@ class WordVectors:
         See :func:`load_word_vectors`.
     stop_words : str, iterable of str or None
         Removed from descriptions (never from labels): a name in :data:`STOP_LISTS`
-        (default ``sklearn``) or the words themselves.
+        (default ``nltk``) or the words themselves.
     name : str
         Shown in log messages, e.g. ``word2vec`` or ``GloVe``.
     """
@@ -221,7 +304,7 @@ class WordVectors:
     def _resolve(self, words: Sequence[str], *, phrases: bool, drop_stop_words: bool) -> tuple[list[str], list[str]]:
         """Vocabulary keys for a run of words, longest phrase first; also the words not found."""
         if drop_stop_words:
-            words = [word for word in words if word.lower() not in self._stop_words]
+            words = [word for word in words if _stop_key(word) not in self._stop_words]
         keys: list[str] = []
         missing: list[str] = []
         i = 0
@@ -305,8 +388,9 @@ class WordVectors:
                 examples,
             )
         if empty:
+            note = f" (after removing {self._stop_list_id} stop words)" if kind == "sentence" else ""
             raise VocabularyError(
-                f"{self.name}: no word of {empty[:10]!r}{' ...' if len(empty) > 10 else ''} is in the vocabulary",
+                f"{self.name}: no word of {empty[:10]!r}{' ...' if len(empty) > 10 else ''} is in the vocabulary{note}",
                 texts=empty,
             )
         return out
