@@ -104,11 +104,17 @@ def test_bad_settings_and_models_give_clear_errors(tiny_bert_dir, tmp_path):
         BertEncoder(str(empty), device="cpu").encode(["dog"])
 
 
-def test_identity_names_model_pooling_and_layer(tiny_bert_dir):
+def test_identity_names_model_pooling_and_layer(tiny_bert_dir, monkeypatch):
+    import zsac.semantic.transformer as transformer
+
     identity = BertEncoder(str(tiny_bert_dir)).identity
     assert str(tiny_bert_dir) in identity and "mean@-2" in identity
     assert identity != BertEncoder(str(tiny_bert_dir), layer=-1).identity
+    # A hub model is named by its commit in the local Hugging Face cache, by revision before download.
+    monkeypatch.setattr(transformer, "_hub_commit", lambda model, revision: None)
     assert BertEncoder("bert-large-uncased").identity.endswith("hub:bert-large-uncased@main|mean@-2|max_length=512")
+    monkeypatch.setattr(transformer, "_hub_commit", lambda model, revision: "0123abc")
+    assert "hub:bert-large-uncased@0123abc|" in BertEncoder("bert-large-uncased").identity
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Cache entries as ``.npz`` files that carry a digest of their data.
+"""The cache folder, and cache entries as ``.npz`` files that carry a digest of their data.
 
 Writes are atomic; a read that finds a truncated, unreadable or tampered entry returns
 None after logging and deleting it, so the caller recomputes instead of trusting it.
@@ -15,10 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 from ._atomic import atomic_path
 
 logger = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$ZSAC_CACHE_DIR``, else the platform's user cache directory for zsac."""
+    env = os.environ.get("ZSAC_CACHE_DIR")
+    return Path(env) if env else platformdirs.user_cache_path("zsac")
 
 
 def array_digest(array: np.ndarray) -> str:

@@ -20,11 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from tqdm.auto import tqdm
 
 from . import __version__
-from ._npz import load_array, store_array
+from ._npz import default_cache_dir, load_array, store_array
 from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, file_to_examples
 from .errors import AudioError
 
@@ -33,12 +32,6 @@ __all__ = ["FeatureCache", "ExtractedExamples", "extract_examples", "default_cac
 logger = logging.getLogger(__name__)
 
 _HASH_CHUNK = 1 << 20
-
-
-def default_cache_dir() -> Path:
-    """``$ZSAC_CACHE_DIR``, else the platform's user cache directory for zsac."""
-    env = os.environ.get("ZSAC_CACHE_DIR")
-    return Path(env) if env else platformdirs.user_cache_path("zsac")
 
 
 def _file_digest(path: Path) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._npz import load_array, store_array
+from .._npz import default_cache_dir, load_array, store_array
 from ..errors import DataError
 
 __all__ = ["TextEncoder", "EmbeddingCache", "encode_texts"]
@@ -47,8 +47,6 @@ class EmbeddingCache:
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         if directory is None:
-            from ..features import default_cache_dir
-
             directory = default_cache_dir() / "semantic"
         self.directory = Path(directory)
 

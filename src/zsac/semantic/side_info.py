@@ -253,7 +253,8 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
     if suffix == ".csv":
         columns, rows = _read_csv_rows(path)
         if set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
-            classes = audioset_class_info(path, ontology=ontology)
+            # Descriptions come from the common ontology step below (by mid first).
+            classes = audioset_class_info(path)
         elif {"category", "target"} <= set(columns):
             targets: dict[str, int] = {}
             for i, row in enumerate(rows):

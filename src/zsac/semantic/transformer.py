@@ -82,6 +82,13 @@ def _model_identity(model: str, revision: str | None) -> str:
     return f"hub:{model}@{commit}" if commit else f"hub:{model}@{revision or 'main'}"
 
 
+def _cannot_load(kind: str, model: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot load the {kind} model {model!r}: {exc}. Pass a local folder in save_pretrained layout, "
+        "or a hub name that is in the Hugging Face cache or reachable online."
+    )
+
+
 def _device(device: str | None) -> Any:
     from .._device import resolve_device
 
@@ -148,10 +155,7 @@ class BertEncoder:
                 tokenizer = AutoTokenizer.from_pretrained(self.model, revision=self.revision)
                 network = AutoModel.from_pretrained(self.model, revision=self.revision)
             except (OSError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot load the BERT model {self.model!r}: {exc}. Pass a local folder in save_pretrained "
-                    "layout, or a hub name that is in the Hugging Face cache or reachable online."
-                ) from exc
+                raise _cannot_load("BERT", self.model, exc) from exc
             network.eval().to(_device(self.device))
             positions = getattr(network.config, "max_position_embeddings", None)
             self._max_tokens = min(self.max_length, positions or self.max_length)
@@ -265,10 +269,7 @@ class SentenceTransformerEncoder:
                     local_files_only=local,
                 )
             except (OSError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot load the sentence-transformers model {model!r}: {exc}. Pass a local folder, "
-                    "or a hub name that is in the Hugging Face cache or reachable online."
-                ) from exc
+                raise _cannot_load("sentence-transformers", model, exc) from exc
             self._network.eval()
         return self._network
 
