@@ -1,0 +1,160 @@
+"""The WARP ranking objective of the bilinear model (paper Section IV-B, eqs. 6-9).
+
+For a sample with acoustic embedding θ(x_n) and true class y_n, every class y gets the
+hinge l(y) = Δ(y_n, y) + F(x_n, y) - F(x_n, y_n) (eq. 8), with Δ = 1 for y ≠ y_n and
+0 for y_n and F(x, y) = θ(x)ᵀ W φ(y) (eq. 4). The rank r_n is the number of classes
+y ≠ y_n with a positive hinge, counted exactly over all classes. The sample's hinge sum is
+weighted by β(r_n)/r_n with β(r) = Σ_{i≤r} 1/i (eq. 6 with α_i = 1/i) and 0/0 = 0 (eq. 7);
+the objective averages over samples and adds λ‖W‖²_F (eq. 9).
+
+:func:`warp_objective` and :func:`warp_gradient` are the float64 numpy definitions;
+:func:`warp_score_gradient` is the same maths on torch score matrices, used by the solvers.
+The gradient holds each sample's rank constant (the weights are piecewise constant in W),
+and a hinge of exactly zero counts as not violated, so it adds neither rank nor gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+__all__ = ["rank_weight_table", "warp_objective", "warp_gradient", "warp_score_gradient"]
+
+
+def rank_weight_table(n_classes: int) -> np.ndarray:
+    """β(r)/r for every possible rank r = 0 .. n_classes - 1 (eqs. 6-7, α_i = 1/i, 0/0 = 0).
+
+    Returns
+    -------
+    np.ndarray [shape=(max(n_classes, 1),), dtype=float64]
+    """
+    ranks = np.arange(1, max(n_classes, 1), dtype=np.float64)
+    beta = np.cumsum(1.0 / ranks)  # eq. (6) with α_i = 1/i
+    return np.concatenate([[0.0], beta / ranks])  # r = 0: the convention 0/0 = 0 (eq. 7)
+
+
+def _check_inputs(
+    theta: np.ndarray, W: np.ndarray, phi: np.ndarray, labels: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    theta = np.asarray(theta, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    phi = np.asarray(phi, dtype=np.float64)
+    labels = np.asarray(labels)
+    if theta.ndim != 2 or W.ndim != 2 or phi.ndim != 2:
+        raise ConfigError(f"theta, W and phi must be 2-D, got shapes {theta.shape}, {W.shape} and {phi.shape}")
+    if theta.shape[1] != W.shape[0] or W.shape[1] != phi.shape[1]:
+        raise ConfigError(f"shapes do not chain: theta {theta.shape} @ W {W.shape} @ phi.T {phi.shape[::-1]}")
+    if labels.shape != (theta.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"labels must be {theta.shape[0]} integers, got shape {labels.shape} of {labels.dtype}")
+    if theta.shape[0] == 0:
+        raise ConfigError("no samples: theta has 0 rows")
+    if labels.min() < 0 or labels.max() >= phi.shape[0]:
+        raise ConfigError(
+            f"labels must index the {phi.shape[0]} rows of phi, got values {labels.min()}..{labels.max()}"
+        )
+    if not lam >= 0:
+        raise ConfigError(f"lam must be >= 0, got {lam!r}")
+    return theta, W, phi, labels
+
+
+def _margins_ranks_weights(
+    scores: np.ndarray, labels: np.ndarray, delta: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.arange(len(labels))
+    margins = delta + scores - scores[rows, labels][:, None]  # eq. (8)
+    margins[rows, labels] = 0.0  # Δ(y_n, y_n) = 0 and F - F = 0: the true class has no hinge
+    violated = margins > 0
+    ranks = violated.sum(axis=1)
+    weights = rank_weight_table(scores.shape[1])[ranks]
+    return margins, violated, ranks, weights
+
+
+def warp_objective(
+    theta: np.ndarray, W: np.ndarray, phi: np.ndarray, labels: np.ndarray, lam: float, delta: float = 1.0
+) -> float:
+    """The regularised WARP objective (eq. 9), in float64.
+
+    Parameters
+    ----------
+    theta : np.ndarray [shape=(n_samples, acoustic_dim)]
+        Acoustic embeddings θ(x).
+    W : np.ndarray [shape=(acoustic_dim, semantic_dim)]
+        The bilinear compatibility matrix.
+    phi : np.ndarray [shape=(n_classes, semantic_dim)]
+        Class embeddings φ(z), one row per class.
+    labels : np.ndarray [shape=(n_samples,), dtype=int]
+        Index of each sample's true class among the rows of ``phi``.
+    lam : float
+        λ, the weight of ‖W‖²_F.
+    delta : float
+        Δ(y_n, y) for y ≠ y_n, the margin.
+
+    Returns
+    -------
+    float
+        (1/N) Σ_n β(r_n)/r_n Σ_y max(0, l(x_n, y_n, y)) + λ‖W‖²_F.
+    """
+    theta, W, phi, labels = _check_inputs(theta, W, phi, labels, lam)
+    scores = theta @ W @ phi.T  # eq. (4)
+    margins, violated, _, weights = _margins_ranks_weights(scores, labels, delta)
+    hinge_sums = np.where(violated, margins, 0.0).sum(axis=1)
+    return float(np.mean(weights * hinge_sums) + lam * np.sum(W * W))  # eqs. (7) and (9)
+
+
+def warp_gradient(
+    theta: np.ndarray, W: np.ndarray, phi: np.ndarray, labels: np.ndarray, lam: float, delta: float = 1.0
+) -> np.ndarray:
+    """Gradient of :func:`warp_objective` with respect to ``W``, each rank held constant.
+
+    Takes the same arguments as :func:`warp_objective`.
+
+    Returns
+    -------
+    np.ndarray [shape=(acoustic_dim, semantic_dim), dtype=float64]
+        (1/N) Σ_n β(r_n)/r_n θ_n (Σ_{y violated} φ_y - r_n φ_{y_n})ᵀ + 2λW.
+    """
+    theta, W, phi, labels = _check_inputs(theta, W, phi, labels, lam)
+    scores = theta @ W @ phi.T
+    _, violated, ranks, weights = _margins_ranks_weights(scores, labels, delta)
+    score_gradient = violated * weights[:, None]
+    score_gradient[np.arange(len(labels)), labels] = -weights * ranks
+    return theta.T @ score_gradient @ phi / len(labels) + 2.0 * lam * W
+
+
+def warp_score_gradient(
+    scores: torch.Tensor, labels: torch.Tensor, weight_table: torch.Tensor, *, delta: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean WARP data term (eq. 7) and its gradient with respect to the scores.
+
+    Works in place: ``scores`` is overwritten (it becomes the gradient), which saves two
+    passes over the largest array of a full-batch fit.
+
+    Parameters
+    ----------
+    scores : torch.Tensor [shape=(n_samples, n_classes)]
+        F(x_n, y) for every sample and class.
+    labels : torch.Tensor [shape=(n_samples,), dtype=int64]
+    weight_table : torch.Tensor [shape=(n_classes,)]
+        :func:`rank_weight_table` on the device and in the dtype of ``scores``.
+    delta : float
+        The margin.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A 0-d tensor, (1/N) Σ_n β(r_n)/r_n Σ_y max(0, l).
+    gradient : torch.Tensor [shape=(n_samples, n_classes)]
+        ∂loss/∂scores with the ranks held constant (the storage of ``scores``).
+    """
+    true_index = labels[:, None]
+    margins = scores.sub_(scores.gather(1, true_index)).add_(delta)  # eq. (8)
+    margins.scatter_(1, true_index, 0.0)  # the true class has no hinge
+    violated = margins > 0
+    ranks = violated.sum(dim=1)
+    weights = weight_table[ranks] / scores.shape[0]
+    loss = (margins.clamp_min_(0.0).sum(dim=1) * weights).sum()  # eq. (7)
+    gradient = margins.copy_(violated).mul_(weights[:, None])
+    gradient.scatter_(1, true_index, (-weights * ranks)[:, None])
+    return loss, gradient

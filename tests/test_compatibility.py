@@ -1,0 +1,410 @@
+"""The bilinear model and the WARP objective, checked against an independent float64 reference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from zsac import CheckpointError, ConfigError
+from zsac.compatibility import (
+    Bilinear,
+    fit_full_batch,
+    fit_sgd,
+    load_bilinear,
+    rank_weight_table,
+    save_bilinear,
+    select_lambda,
+    warp_gradient,
+    warp_objective,
+    warp_score_gradient,
+)
+
+
+def reference_warp(theta, W, phi, labels, lam, delta=1.0):
+    """Eqs. (6)-(9) sample by sample and class by class, in float64: (objective, gradient)."""
+    n = len(labels)
+    objective, gradient = 0.0, np.zeros_like(W, dtype=np.float64)
+    for x, y_true in zip(theta, labels, strict=True):
+        score = [float(x @ W @ z) for z in phi]
+        hinges = {y: 1.0 * delta + score[y] - score[y_true] for y in range(len(phi)) if y != y_true}
+        violated = [y for y, hinge in hinges.items() if hinge > 0]
+        rank = len(violated)
+        if rank == 0:  # 0/0 = 0: a top-ranked sample with every margin met adds nothing
+            continue
+        beta = sum(1.0 / i for i in range(1, rank + 1))
+        objective += beta / rank * sum(hinges[y] for y in violated) / n
+        for y in violated:
+            gradient += beta / rank * np.outer(x, phi[y] - phi[y_true]) / n
+    return objective + lam * float(np.sum(W * W)), gradient + 2 * lam * W
+
+
+def random_problem(seed=0, n=12, acoustic_dim=5, semantic_dim=7, n_classes=6, scale=1.0):
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(size=(n, acoustic_dim))
+    W = rng.normal(scale=scale, size=(acoustic_dim, semantic_dim))
+    phi = rng.normal(size=(n_classes, semantic_dim))
+    labels = rng.integers(0, n_classes, n)
+    return theta, W, phi, labels
+
+
+# --- the objective and its gradient against the reference -------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("lam", [0.0, 0.01, 1.0, 10.0])
+@pytest.mark.parametrize("scale", [0.05, 0.5, 3.0])  # few, some and many violated margins
+def test_objective_and_gradient_match_reference(seed, lam, scale):
+    theta, W, phi, labels = random_problem(seed, scale=scale)
+    expected_objective, expected_gradient = reference_warp(theta, W, phi, labels, lam)
+    assert warp_objective(theta, W, phi, labels, lam) == pytest.approx(expected_objective, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(warp_gradient(theta, W, phi, labels, lam), expected_gradient, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.5, 2.0])
+def test_margin_delta_matches_reference(delta):
+    theta, W, phi, labels = random_problem(1)
+    objective, gradient = reference_warp(theta, W, phi, labels, 0.1, delta)
+    assert warp_objective(theta, W, phi, labels, 0.1, delta) == pytest.approx(objective, rel=1e-12)
+    np.testing.assert_allclose(warp_gradient(theta, W, phi, labels, 0.1, delta), gradient, rtol=1e-10, atol=1e-12)
+
+
+def test_rank_zero_contributes_nothing():
+    # One sample whose true class beats every other by more than the margin: r = 0.
+    theta = np.array([[1.0, 0.0]])
+    W = np.eye(2) * 5.0
+    phi = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    labels = np.array([0])
+    assert warp_objective(theta, W, phi, labels, 0.0) == 0.0
+    np.testing.assert_array_equal(warp_gradient(theta, W, phi, labels, 0.0), np.zeros((2, 2)))
+    # With λ only the penalty remains.
+    assert warp_objective(theta, W, phi, labels, 0.5) == pytest.approx(0.5 * 50.0)
+    np.testing.assert_allclose(warp_gradient(theta, W, phi, labels, 0.5), 2 * 0.5 * W)
+
+
+def test_hinge_exactly_zero_is_not_a_violation():
+    # Scores 1, 0, 0 for true class 0 and Δ = 1: both hinges are exactly 0, so r = 0.
+    theta = np.array([[1.0]])
+    W = np.array([[1.0]])
+    phi = np.array([[1.0], [0.0], [0.0]])
+    labels = np.array([0])
+    assert warp_objective(theta, W, phi, labels, 0.0) == 0.0
+    np.testing.assert_array_equal(warp_gradient(theta, W, phi, labels, 0.0), [[0.0]])
+
+
+def test_tied_scores_hand_computed():
+    # W = 0: every score ties, every hinge is Δ = 1, r = n_classes - 1 = 3 for each sample.
+    theta = np.array([[1.0, 2.0], [0.5, -1.0]])
+    W = np.zeros((2, 3))
+    phi = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    labels = np.array([0, 3])
+    beta3 = 1 + 1 / 2 + 1 / 3
+    # Per sample: β(3)/3 · (1 + 1 + 1) = β(3).
+    assert warp_objective(theta, W, phi, labels, 0.0) == pytest.approx(beta3)
+    # Sample 0: (β/3) θ0 (φ1 + φ2 + φ3 - 3 φ0)ᵀ; sample 1: (β/3) θ1 (φ0 + φ1 + φ2 - 3 φ3)ᵀ; mean of the two.
+    expected = (
+        (
+            np.outer(theta[0], phi[1] + phi[2] + phi[3] - 3 * phi[0])
+            + np.outer(theta[1], phi[0] + phi[1] + phi[2] - 3 * phi[3])
+        )
+        * beta3
+        / 3
+        / 2
+    )
+    np.testing.assert_allclose(warp_gradient(theta, W, phi, labels, 0.0), expected, rtol=1e-12)
+
+
+def test_rank_weight_table():
+    table = rank_weight_table(5)
+    np.testing.assert_allclose(table, [0.0, 1.0, 1.5 / 2, (1 + 1 / 2 + 1 / 3) / 3, (1 + 1 / 2 + 1 / 3 + 1 / 4) / 4])
+
+
+def test_gradient_matches_finite_differences_away_from_kinks():
+    theta, W, phi, labels = random_problem(3, scale=0.7)
+    gradient = warp_gradient(theta, W, phi, labels, 0.3)
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        direction = rng.normal(size=W.shape)
+        step = 1e-6
+        numeric = (
+            warp_objective(theta, W + step * direction, phi, labels, 0.3)
+            - warp_objective(theta, W - step * direction, phi, labels, 0.3)
+        ) / (2 * step)
+        assert numeric == pytest.approx(float(np.sum(gradient * direction)), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t, W, p, y: (t[:, :2], W, p, y), "do not chain"),
+        (lambda t, W, p, y: (t, W, p, y.astype(float)), "integers"),
+        (lambda t, W, p, y: (t, W, p, y[:3]), "integers"),
+        (lambda t, W, p, y: (t, W, p, np.full_like(y, 6)), "index the 6 rows"),
+        (lambda t, W, p, y: (t[0], W, p, y), "2-D"),
+    ],
+)
+def test_objective_rejects_bad_input(change, message):
+    args = change(*random_problem(0))
+    with pytest.raises(ConfigError, match=message):
+        warp_objective(*args, 0.0)
+
+
+def test_negative_lambda_is_an_error():
+    with pytest.raises(ConfigError, match="lam"):
+        warp_objective(*random_problem(0), -1.0)
+
+
+# --- the torch kernel used by the solvers -----------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.5, 3.0])
+def test_torch_kernel_matches_numpy_definition(scale):
+    theta, W, phi, labels = random_problem(2, n=40, scale=scale)
+    scores = torch.as_tensor(theta @ W @ phi.T)
+    table = torch.as_tensor(rank_weight_table(len(phi)))
+    loss, score_gradient = warp_score_gradient(scores.clone(), torch.as_tensor(labels), table)
+    assert float(loss) == pytest.approx(warp_objective(theta, W, phi, labels, 0.0), rel=1e-12)
+    gradient = theta.T @ score_gradient.numpy() @ phi
+    np.testing.assert_allclose(gradient, warp_gradient(theta, W, phi, labels, 0.0), rtol=1e-10, atol=1e-13)
+
+
+# --- solvers and the estimator ----------------------------------------------------------------
+
+
+def zero_shot_problem(seed=0, n_train=600, n_test=300, train_classes=12, test_classes=6):
+    """Clips and classes from one latent space: unseen classes are predictable from their embeddings."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(train_classes + test_classes, 6))
+    phi = latent @ rng.normal(size=(6, 20)) + 0.05 * rng.normal(size=(len(latent), 20))
+    mixing = rng.normal(size=(6, 10))
+
+    def clips(class_ids, n):
+        labels = rng.integers(0, len(class_ids), n)
+        return latent[class_ids[labels]] @ mixing + 0.3 * rng.normal(size=(n, 10)), labels
+
+    train_ids = np.arange(train_classes)
+    test_ids = np.arange(train_classes, train_classes + test_classes)
+    return (*clips(train_ids, n_train), phi[train_ids]), (*clips(test_ids, n_test), phi[test_ids])
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
+def test_every_solver_learns_and_transfers_to_unseen_classes(solver):
+    train, test = zero_shot_problem()
+    model = Bilinear(lam=0.01, solver=solver).fit(*train)
+    start = warp_objective(train[0], np.zeros_like(model.W_), train[2], train[1], 0.01)
+    assert model.objective_ < 0.5 * start
+    assert model.score(*train) > 0.6
+    assert model.score(*test) > 0.6  # chance is 1/6
+    assert model.W_.shape == (10, 20) and model.W_.dtype == np.float64
+
+
+def test_objective_attribute_is_the_float64_definition():
+    train, _ = zero_shot_problem()
+    model = Bilinear(lam=0.1).fit(*train)
+    assert model.objective_ == warp_objective(train[0], model.W_, train[2], train[1], 0.1)
+
+
+@pytest.mark.parametrize("method, tolerance", [("lbfgs", 1e-6), ("adam", 1e-2)])
+def test_full_batch_finds_the_closed_form_minimum_of_a_strongly_regularised_problem(method, tolerance):
+    # While every hinge stays violated, the data term is linear in W with the gradient g0 it
+    # has at W = 0, so the minimiser of eq. (9) is W* = -g0 / (2λ). A large λ keeps W* there.
+    train, _ = zero_shot_problem(n_train=200)
+    lam = 1e5
+    W_star = -warp_gradient(train[0], np.zeros((10, 20)), train[2], train[1], 0.0) / (2 * lam)
+    scores = train[0] @ W_star @ train[2].T
+    margins = 1 + scores - scores[np.arange(200), train[1]][:, None]
+    margins[np.arange(200), train[1]] = 1.0
+    assert margins.min() > 0.1  # the premise: W* lies inside the all-violated region
+    W = fit_full_batch(*train, lam=lam, method=method, dtype=torch.float64, max_iter=300).W
+    assert np.linalg.norm(W - W_star) < tolerance * np.linalg.norm(W_star)
+
+
+def test_full_batch_solution_lies_in_the_span_of_the_training_classes():
+    train, _ = zero_shot_problem()
+    W = Bilinear(lam=1.0).fit(*train).W_
+    phi = train[2]
+    projector = np.linalg.pinv(phi) @ phi
+    np.testing.assert_allclose(W @ projector, W, atol=1e-10)
+
+
+def test_rescaling_leaves_the_minimiser_unchanged():
+    train, _ = zero_shot_problem(n_train=200)
+    x, y, phi = train
+    lam = 1.0
+    W = fit_full_batch(x, y, phi, lam=lam, dtype=torch.float64, max_iter=200).W
+    # Scaling θ by a and φ by b scales the optimal W by 1/(ab) once λ is scaled by (ab)².
+    a, b = 7.0, 0.2
+    W_scaled = fit_full_batch(a * x, y, b * phi, lam=lam * (a * b) ** 2, dtype=torch.float64, max_iter=200).W
+    np.testing.assert_allclose(W_scaled * a * b, W, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam", "sgd"])
+def test_same_seed_same_model(solver):
+    train, _ = zero_shot_problem(n_train=200)
+    first = Bilinear(solver=solver, init="normal", seed=3, max_iter=20).fit(*train).W_
+    again = Bilinear(solver=solver, init="normal", seed=3, max_iter=20).fit(*train).W_
+    other = Bilinear(solver=solver, init="normal", seed=4, max_iter=20).fit(*train).W_
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_fit_leaves_global_random_state_alone():
+    train, _ = zero_shot_problem(n_train=100)
+    np.random.seed(1)
+    torch.manual_seed(1)
+    expected = (np.random.random(), torch.rand(1).item())
+    np.random.seed(1)
+    torch.manual_seed(1)
+    Bilinear(solver="sgd", init="normal", max_iter=2).fit(*train)
+    assert (np.random.random(), torch.rand(1).item()) == expected
+
+
+def test_sgd_objective_curve_decreases():
+    train, _ = zero_shot_problem()
+    curve = fit_sgd(*train, lam=0.01, epochs=8).objective_curve
+    assert len(curve) == 8 and curve[-1] < curve[0]
+
+
+def test_predict_takes_any_classes_at_predict_time():
+    train, test = zero_shot_problem()
+    model = Bilinear(lam=0.01).fit(*train)
+    scores = model.decision_function(test[0], test[2])
+    assert scores.shape == (len(test[0]), len(test[2]))
+    np.testing.assert_allclose(scores, test[0] @ model.W_ @ test[2].T, rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(test[0], test[2]), np.argmax(scores, axis=1))
+    # Columns follow the class order given: reversing the classes reverses the predictions.
+    reversed_predictions = model.predict(test[0], test[2][::-1])
+    np.testing.assert_array_equal(reversed_predictions, len(test[2]) - 1 - model.predict(test[0], test[2]))
+
+
+def test_predict_ties_go_to_the_lowest_index():
+    model = Bilinear()
+    model.W_ = np.eye(2)
+    model.acoustic_dim_, model.semantic_dim_ = 2, 2
+    assert model.predict(np.array([[1.0, 1.0]]), np.array([[0.0, 0.0], [0.0, 0.0]])).tolist() == [0]
+
+
+def test_estimator_parameters_and_errors():
+    model = Bilinear(lam=1.0, solver="adam")
+    assert model.get_params()["lam"] == 1.0
+    assert repr(model) == "Bilinear(lam=1.0, solver='adam')"
+    with pytest.raises(ConfigError, match="unknown Bilinear parameter"):
+        model.set_params(lambda_=1)
+    with pytest.raises(ConfigError, match="not fitted"):
+        model.predict(np.zeros((1, 2)), np.zeros((1, 2)))
+    train, _ = zero_shot_problem(n_train=50)
+    for bad, message in [
+        (dict(solver="newton"), "solver"),
+        (dict(lam=-1), "lam"),
+        (dict(init="ones"), "init"),
+        (dict(dtype="float16"), "dtype"),
+        (dict(max_iter=0), "max_iter"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            Bilinear(**bad).fit(*train)
+    with pytest.raises(ConfigError, match="index the 12 class embeddings"):
+        Bilinear().fit(train[0], train[1] + 12, train[2])
+    with pytest.raises(ConfigError, match="NaN"):
+        Bilinear().fit(np.full_like(train[0], np.nan), train[1], train[2])
+    fitted = Bilinear(max_iter=2).fit(*train)
+    with pytest.raises(ConfigError, match="expects 10"):
+        fitted.predict(np.zeros((1, 3)), train[2])
+    with pytest.raises(ConfigError, match="expects 20"):
+        fitted.predict(train[0], np.zeros((2, 3)))
+
+
+# --- λ selection --------------------------------------------------------------------------------
+
+
+def test_select_lambda_picks_the_best_validation_top1():
+    train, validation = zero_shot_problem()
+    selection = select_lambda(*train, *validation, grid=(0.0, 0.01, 1.0, 10.0))
+    assert set(selection.validation_top1) == {0.0, 0.01, 1.0, 10.0}
+    best = max(selection.validation_top1.values())
+    assert selection.validation_top1[selection.lam] == best
+    assert selection.model.lam == selection.lam
+    # The returned model is the one that was scored.
+    assert selection.model.score(*validation) == best
+
+
+def test_select_lambda_ties_go_to_the_larger_lambda(monkeypatch):
+    train, validation = zero_shot_problem(n_train=100)
+    monkeypatch.setattr(Bilinear, "score", lambda self, *args: 0.5)
+    assert select_lambda(*train, *validation, grid=(0.0, 1.0, 0.01)).lam == 1.0
+
+
+def test_select_lambda_refit_trains_on_every_seen_class():
+    train, validation = zero_shot_problem()
+    selection = select_lambda(*train, *validation, grid=(0.01, 1.0), refit=True)
+    expected = Bilinear(lam=selection.lam).fit(
+        np.concatenate([train[0], validation[0]]),
+        np.concatenate([train[1], validation[1] + len(train[2])]),
+        np.concatenate([train[2], validation[2]]),
+    )
+    np.testing.assert_array_equal(selection.model.W_, expected.W_)
+
+
+def test_select_lambda_uses_the_estimator_settings():
+    train, validation = zero_shot_problem(n_train=100)
+    template = Bilinear(solver="sgd", max_iter=3, lam=123.0)
+    selection = select_lambda(*train, *validation, estimator=template, grid=(0.01,))
+    assert selection.model.solver == "sgd" and selection.model.n_iter_ == 3
+    assert template.lam == 123.0 and not hasattr(template, "W_")  # the template is not modified
+
+
+@pytest.mark.parametrize("grid", [(), (-1.0,), (0.1, 0.1)])
+def test_select_lambda_rejects_bad_grids(grid):
+    train, validation = zero_shot_problem(n_train=50)
+    with pytest.raises(ConfigError, match="grid"):
+        select_lambda(*train, *validation, grid=grid)
+
+
+# --- saving and loading -------------------------------------------------------------------------
+
+
+def test_save_and_load_round_trip(tmp_path):
+    train, test = zero_shot_problem(n_train=100)
+    model = Bilinear(lam=0.5, solver="adam", max_iter=30).fit(*train)
+    save_bilinear(model, tmp_path / "model", metadata={"spec": "WLE", "classes": ["a", "b"]})
+    loaded, metadata = load_bilinear(tmp_path / "model")
+    assert metadata == {"spec": "WLE", "classes": ["a", "b"]}
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.W_, model.W_)
+    np.testing.assert_array_equal(loaded.decision_function(test[0], test[2]), model.decision_function(test[0], test[2]))
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["bilinear.json", "bilinear.safetensors"]
+
+
+def test_loading_broken_models_names_the_file(tmp_path):
+    train, _ = zero_shot_problem(n_train=50)
+    directory = save_bilinear(Bilinear(max_iter=2).fit(*train), tmp_path / "m")
+    with pytest.raises(CheckpointError, match="no bilinear model config"):
+        load_bilinear(tmp_path / "missing")
+    (directory / "bilinear.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CheckpointError, match="bilinear.safetensors"):
+        load_bilinear(directory)
+    # Weights that do not fit the config are refused, never loaded loosely.
+    save_bilinear(Bilinear(max_iter=2).fit(*train), directory)
+    config = json.loads((directory / "bilinear.json").read_text())
+    config["semantic_dim"] = 21
+    (directory / "bilinear.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="must hold exactly W"):
+        load_bilinear(directory)
+    (directory / "bilinear.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="malformed"):
+        load_bilinear(directory)
+
+
+def test_saving_an_unfitted_model_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not fitted"):
+        save_bilinear(Bilinear(), tmp_path / "m")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_cuda_matches_cpu(solver):
+    train, _ = zero_shot_problem()
+    cpu = Bilinear(solver=solver, dtype="float64", max_iter=30).fit(*train).W_
+    cuda = Bilinear(solver=solver, dtype="float64", max_iter=30, device="cuda").fit(*train).W_
+    np.testing.assert_allclose(cuda, cpu, rtol=1e-6, atol=1e-9)
