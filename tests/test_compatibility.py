@@ -304,7 +304,7 @@ def test_estimator_parameters_and_errors():
     ]:
         with pytest.raises(ConfigError, match=message):
             Bilinear(**bad).fit(*train)
-    with pytest.raises(ConfigError, match="index the 12 class embeddings"):
+    with pytest.raises(ConfigError, match="index the 12 rows of phi"):
         Bilinear().fit(train[0], train[1] + 12, train[2])
     with pytest.raises(ConfigError, match="NaN"):
         Bilinear().fit(np.full_like(train[0], np.nan), train[1], train[2])
@@ -408,3 +408,67 @@ def test_cuda_matches_cpu(solver):
     cpu = Bilinear(solver=solver, dtype="float64", max_iter=30).fit(*train).W_
     cuda = Bilinear(solver=solver, dtype="float64", max_iter=30, device="cuda").fit(*train).W_
     np.testing.assert_allclose(cuda, cpu, rtol=1e-6, atol=1e-9)
+
+
+# --- review additions: solver input checks, float32 kernel, λ-selection warning ---------------
+
+
+@pytest.mark.parametrize("fit", [fit_full_batch, fit_sgd])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda x, y, p: (x, y + 0.7, p, {}), "integers"),
+        (lambda x, y, p: (x, y + 100, p, {}), "index the 12 rows"),
+        (lambda x, y, p: (x, y, p, {"lam": -1.0}), "lam"),
+        (lambda x, y, p: (x, y, p, {"lam": float("nan")}), "lam"),
+        (lambda x, y, p: (x, y, np.zeros_like(p), {}), "all zero"),
+        (lambda x, y, p: (x * np.nan, y, p, {}), "NaN"),
+    ],
+)
+def test_solvers_check_their_inputs(fit, change, message):
+    train, _ = zero_shot_problem(n_train=40)
+    theta, labels, phi, options = change(*train)
+    with pytest.raises(ConfigError, match=message):
+        fit(theta, labels, phi, **{"lam": 0.1, **options})
+
+
+def test_solvers_reject_bad_step_settings():
+    train, _ = zero_shot_problem(n_train=40)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        fit_full_batch(*train, lam=0.1, method="adam", learning_rate=-1.0)
+    with pytest.raises(ConfigError, match="batch_size"):
+        fit_sgd(*train, lam=0.1, batch_size=0)
+    with pytest.raises(ConfigError, match="max_iter"):
+        Bilinear(max_iter=2.5).fit(*train)
+    with pytest.raises(ConfigError, match="lam"):
+        Bilinear(lam=True).fit(*train)
+    assert Bilinear(lam=np.float32(0.01), max_iter=2).fit(*train).W_.shape == (10, 20)
+
+
+def test_torch_kernel_in_float32_matches_float64():
+    theta, W, phi, labels = random_problem(4, n=64, scale=0.5)
+    scores = theta @ W @ phi.T
+    table = rank_weight_table(len(phi))
+    loss32, grad32 = warp_score_gradient(
+        torch.as_tensor(scores, dtype=torch.float32),
+        torch.as_tensor(labels),
+        torch.as_tensor(table, dtype=torch.float32),
+    )
+    loss64, grad64 = warp_score_gradient(torch.as_tensor(scores), torch.as_tensor(labels), torch.as_tensor(table))
+    assert float(loss32) == pytest.approx(float(loss64), rel=1e-5)
+    np.testing.assert_allclose(grad32.numpy(), grad64.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_sgd_stays_stable_with_a_large_lambda():
+    # The penalty's step is implicit, so even 2ηλ >> 1 shrinks W instead of blowing it up.
+    train, _ = zero_shot_problem(n_train=200)
+    result = fit_sgd(*train, lam=1e6, learning_rate=5.0, epochs=3)
+    assert np.isfinite(result.W).all() and np.abs(result.W).max() < 1e-3
+
+
+def test_select_lambda_warns_when_every_lambda_ties(monkeypatch, caplog):
+    train, validation = zero_shot_problem(n_train=100)
+    monkeypatch.setattr(Bilinear, "score", lambda self, *args: 0.25)
+    with caplog.at_level("WARNING", logger="zsac.compatibility.selection"):
+        select_lambda(*train, *validation, grid=(0.0, 1.0))
+    assert "arbitrary" in caplog.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,9 @@ from .. import __version__
 from .._atomic import atomic_path, write_json_atomic
 from .._device import resolve_device
 from ..errors import CheckpointError, ConfigError
+from ..evaluation import top1_accuracy
 from .solvers import FULL_BATCH_METHODS, fit_full_batch, fit_sgd
-from .warp import warp_objective
+from .warp import check_training_inputs, warp_objective
 
 __all__ = ["Bilinear", "save_bilinear", "load_bilinear", "SOLVERS"]
 
@@ -47,7 +50,7 @@ class Bilinear:
         Iterations (full batch; default 100 for L-BFGS, 300 for Adam) or epochs (SGD, default 20).
     learning_rate : float, optional
         The step in rescaled variables (θ and φ divided by their RMS norms): Adam's initial
-        step (default 0.03) or SGD's step (default 0.1).
+        step (default 0.03) or SGD's step (default 0.5).
     batch_size : int
         SGD mini-batch size.
     delta : float
@@ -126,14 +129,14 @@ class Bilinear:
     def _check_params(self) -> None:
         if self.solver not in SOLVERS:
             raise ConfigError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
-        if not (isinstance(self.lam, (int, float)) and self.lam >= 0):
-            raise ConfigError(f"lam must be a number >= 0, got {self.lam!r}")
+        if isinstance(self.lam, bool) or not (isinstance(self.lam, numbers.Real) and 0 <= self.lam < math.inf):
+            raise ConfigError(f"lam must be a finite number >= 0, got {self.lam!r}")
         if self.init not in ("zeros", "normal"):
             raise ConfigError(f"init must be 'zeros' or 'normal', got {self.init!r}")
         if self.dtype not in _DTYPES:
             raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
-        if self.max_iter is not None and self.max_iter < 1:
-            raise ConfigError(f"max_iter must be >= 1, got {self.max_iter!r}")
+        if self.max_iter is not None and not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
+            raise ConfigError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
 
     def fit(self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray) -> Bilinear:
         """Learn W from training samples of the training classes.
@@ -148,21 +151,7 @@ class Bilinear:
             φ(z) of each training class. Ranks are counted over all of them.
         """
         self._check_params()
-        theta, phi = (
-            _as_matrix(acoustic_embeddings, "acoustic_embeddings"),
-            _as_matrix(class_embeddings, "class_embeddings"),
-        )
-        labels = np.asarray(labels)
-        if labels.shape != (len(theta),) or not np.issubdtype(labels.dtype, np.integer):
-            raise ConfigError(
-                f"labels must be {len(theta)} integers (one per clip), got shape {labels.shape} of {labels.dtype}"
-            )
-        if len(theta) == 0:
-            raise ConfigError("no training clips")
-        if labels.min() < 0 or labels.max() >= len(phi):
-            raise ConfigError(
-                f"labels must index the {len(phi)} class embeddings, got values {labels.min()}..{labels.max()}"
-            )
+        theta, labels, phi = check_training_inputs(acoustic_embeddings, labels, class_embeddings, self.lam)
         init = None
         if self.init == "normal":
             init = np.random.default_rng(self.seed).normal(0.0, self.init_scale, (theta.shape[1], phi.shape[1]))
@@ -173,7 +162,7 @@ class Bilinear:
         if self.solver == "sgd":
             result = fit_sgd(
                 theta, labels, phi, **common, seed=self.seed, batch_size=self.batch_size,
-                learning_rate=0.1 if self.learning_rate is None else self.learning_rate,
+                learning_rate=0.5 if self.learning_rate is None else self.learning_rate,
                 epochs=20 if self.max_iter is None else self.max_iter,
             )  # fmt: skip
         else:
@@ -231,7 +220,7 @@ class Bilinear:
 
     def score(self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray) -> float:
         """Top-1 accuracy of :meth:`predict` against ``labels`` (rows of ``class_embeddings``)."""
-        return float(np.mean(self.predict(acoustic_embeddings, class_embeddings) == np.asarray(labels)))
+        return top1_accuracy(self.decision_function(acoustic_embeddings, class_embeddings), labels)
 
 
 _DEFAULTS = {
@@ -244,8 +233,8 @@ _PARAMS = tuple(_DEFAULTS)
 
 def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2:
-        raise ConfigError(f"{name} must be a 2-D array, got shape {array.shape}")
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise ConfigError(f"{name} must be a non-empty 2-D array, got shape {array.shape}")
     if not np.isfinite(array).all():
         raise ConfigError(f"{name} contains NaN or infinite values")
     return array
@@ -304,6 +293,10 @@ def load_bilinear(directory: str | os.PathLike[str]) -> tuple[Bilinear, dict[str
     if set(tensors) != {"W"} or tensors["W"].shape != shape or tensors["W"].dtype != np.float64:
         found = {name: (array.shape, str(array.dtype)) for name, array in tensors.items()}
         raise CheckpointError(f"{weights_path} must hold exactly W float64 {shape} (per {config_path}), found {found}")
+    try:
+        model._check_params()
+    except ConfigError as exc:
+        raise CheckpointError(f"bad parameters in {config_path}: {exc}") from exc
     model.W_ = tensors["W"]
     model.acoustic_dim_, model.semantic_dim_ = shape
     model.n_iter_ = int(config.get("n_iter", 0))

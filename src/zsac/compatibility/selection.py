@@ -91,6 +91,14 @@ def select_lambda(
         models[lam] = model
         logger.info("λ=%g: validation Top-1 %.4f (%d iterations)", lam, validation_top1[lam], model.n_iter_)
     best = max(grid, key=lambda lam: (validation_top1[lam], lam))
+    if len(grid) > 1 and len(set(validation_top1.values())) == 1:
+        logger.warning(
+            "every λ in %s gave validation Top-1 %.4f, so the choice of λ=%g is arbitrary; the models may be "
+            "undertrained (raise max_iter or the learning rate)",
+            grid,
+            validation_top1[best],
+            best,
+        )
     model = models[best]
     if refit:
         n_train_classes = len(np.asarray(train_classes))

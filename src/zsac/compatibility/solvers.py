@@ -10,7 +10,7 @@
      training classes. Writing the SVD of the class matrix as U S Vᵀ, W = B Vᵀ (B has one
      column per singular direction, at most n_classes) gives the same scores, and the part
      of W outside that span only adds to λ‖W‖², so the minimiser has none (with λ = 0 this
-     is the minimum-norm solution). The solver optimises B: 128 x 300 numbers instead of
+     is where gradient descent from W = 0 stays). The solver optimises B: 128 x 300 numbers instead of
      128 x 700, and each score matrix costs n x 128 x n_classes multiply-adds.
   2. **Closed-form gradients.** :func:`~zsac.compatibility.warp.warp_score_gradient` gives
      ∂loss/∂scores directly, in place, so there is no autograd graph and no n x n_classes
@@ -31,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
-from .warp import rank_weight_table, warp_score_gradient
+from .warp import check_training_inputs, rank_weight_table, warp_score_gradient
 
 __all__ = ["SolverResult", "fit_full_batch", "fit_sgd", "FULL_BATCH_METHODS"]
 
@@ -50,13 +50,22 @@ class SolverResult:
     n_iter : int
         Iterations (full batch) or epochs (SGD) run.
     objective_curve : list of float
-        The objective (eq. 9) after each iteration or epoch, as the solver computed it
-        (in the solver's dtype).
+        The objective (eq. 9) at every evaluation, in the solver's dtype: once per
+        iteration (Adam), per epoch (SGD), or per function evaluation, line-search steps
+        included (L-BFGS).
     """
 
     W: np.ndarray
     n_iter: int
     objective_curve: list[float] = field(default_factory=list)
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 < value < math.inf):
+            raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        if name in ("max_iter", "epochs", "batch_size") and int(value) != value:
+            raise ConfigError(f"{name} must be a whole number, got {value!r}")
 
 
 def _rms_norm(rows: torch.Tensor) -> float:
@@ -97,13 +106,16 @@ def fit_full_batch(
     max_iter : int
         Iterations (L-BFGS may evaluate the objective up to 1.25 times as often).
     tol : float
-        Stop when the objective changes by less than this (relative) between iterations
-        (L-BFGS), or has not improved by this much for 20 iterations (Adam).
+        L-BFGS stops when the objective or the step changes by less than this (absolute,
+        torch's ``tolerance_change``); Adam stops when the best objective has not improved
+        by this fraction for 20 iterations.
     init : np.ndarray [shape=(acoustic_dim, semantic_dim)], optional
         Starting W (its part outside the span of ``phi`` is dropped); zeros by default.
     """
     if method not in FULL_BATCH_METHODS:
         raise ConfigError(f"full-batch method must be one of {FULL_BATCH_METHODS}, got {method!r}")
+    theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
+    _check_positive(max_iter=max_iter, learning_rate=0.03 if learning_rate is None else learning_rate)
     theta_t = torch.as_tensor(np.asarray(theta), dtype=dtype, device=device)
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64, device=device)
     phi64 = np.asarray(phi, dtype=np.float64)
@@ -186,7 +198,7 @@ def fit_sgd(
     *,
     lam: float,
     delta: float = 1.0,
-    learning_rate: float = 0.1,
+    learning_rate: float = 0.5,
     epochs: int = 20,
     batch_size: int = 64,
     init: np.ndarray | None = None,
@@ -199,14 +211,14 @@ def fit_sgd(
 
     Each step takes ``batch_size`` samples in a seeded random order, computes their exact
     ranks over all classes and moves W by ``learning_rate`` times the batch's mean
-    gradient plus 2λW. The step is taken in the rescaled variables of the full-batch
+    gradient, the penalty's gradient 2λW taken implicitly. The step is taken in the rescaled variables of the full-batch
     solvers (θ and φ divided by their RMS norms), so one default suits any data.
     ``init`` is the starting W (zeros by default).
     """
-    if batch_size < 1 or epochs < 1 or not learning_rate > 0:
-        raise ConfigError(
-            f"SGD needs batch_size >= 1, epochs >= 1 and learning_rate > 0, got {batch_size}, {epochs}, {learning_rate}"
-        )
+    theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
+    _check_positive(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate)
+    if not np.any(phi):
+        raise ConfigError("the class embeddings are all zero")
     theta_t = torch.as_tensor(np.asarray(theta), dtype=dtype, device=device)
     labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64, device=device)
     phi_t = torch.as_tensor(np.asarray(phi), dtype=dtype, device=device)
@@ -214,6 +226,7 @@ def fit_sgd(
     theta_scale, phi_scale = _rms_norm(theta_t), _rms_norm(phi_t)
     theta_t, phi_t, scale = theta_t / theta_scale, phi_t / phi_scale, theta_scale * phi_scale
     lam_scaled = lam / scale**2
+    shrink = 2.0 * learning_rate * lam_scaled
     weight_table = torch.as_tensor(rank_weight_table(phi_t.shape[0]), dtype=dtype, device=device)
     shape = (theta_t.shape[1], phi_t.shape[1])
     W = torch.zeros(shape, dtype=dtype, device=device)
@@ -230,7 +243,9 @@ def fit_sgd(
                 theta_batch = theta_t[batch]
                 scores = (theta_batch @ W) @ phi_t.T
                 _, score_gradient = warp_score_gradient(scores, labels_t[batch], weight_table, delta=delta)
-                W -= learning_rate * ((theta_batch.T @ score_gradient) @ phi_t + (2.0 * lam_scaled) * W)
+                # The penalty's step is taken implicitly (W <- (W - η g) / (1 + 2ηλ)): the same
+                # fixed points as the explicit step, but stable for any λ and step size.
+                W.sub_(learning_rate * ((theta_batch.T @ score_gradient) @ phi_t)).div_(1.0 + shrink)
             loss, _ = warp_score_gradient(theta_t @ (W @ phi_t.T), labels_t, weight_table, delta=delta)
             curve.append(float(loss + lam_scaled * W.pow(2).sum()))
     return SolverResult(W=W.double().cpu().numpy() / scale, n_iter=epochs, objective_curve=curve)

@@ -35,27 +35,37 @@ def rank_weight_table(n_classes: int) -> np.ndarray:
     return np.concatenate([[0.0], beta / ranks])  # r = 0: the convention 0/0 = 0 (eq. 7)
 
 
-def _check_inputs(
-    theta: np.ndarray, W: np.ndarray, phi: np.ndarray, labels: np.ndarray, lam: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def check_training_inputs(
+    theta: np.ndarray, labels: np.ndarray, phi: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate θ, labels, φ and λ as every objective and solver needs them; float64 copies of θ and φ."""
     theta = np.asarray(theta, dtype=np.float64)
-    W = np.asarray(W, dtype=np.float64)
     phi = np.asarray(phi, dtype=np.float64)
     labels = np.asarray(labels)
-    if theta.ndim != 2 or W.ndim != 2 or phi.ndim != 2:
-        raise ConfigError(f"theta, W and phi must be 2-D, got shapes {theta.shape}, {W.shape} and {phi.shape}")
-    if theta.shape[1] != W.shape[0] or W.shape[1] != phi.shape[1]:
-        raise ConfigError(f"shapes do not chain: theta {theta.shape} @ W {W.shape} @ phi.T {phi.shape[::-1]}")
+    if theta.ndim != 2 or phi.ndim != 2:
+        raise ConfigError(f"theta and phi must be 2-D, got shapes {theta.shape} and {phi.shape}")
+    if theta.shape[0] == 0 or phi.shape[0] == 0:
+        raise ConfigError(f"need at least one sample and one class, got theta {theta.shape} and phi {phi.shape}")
     if labels.shape != (theta.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
         raise ConfigError(f"labels must be {theta.shape[0]} integers, got shape {labels.shape} of {labels.dtype}")
-    if theta.shape[0] == 0:
-        raise ConfigError("no samples: theta has 0 rows")
     if labels.min() < 0 or labels.max() >= phi.shape[0]:
         raise ConfigError(
             f"labels must index the {phi.shape[0]} rows of phi, got values {labels.min()}..{labels.max()}"
         )
-    if not lam >= 0:
-        raise ConfigError(f"lam must be >= 0, got {lam!r}")
+    if not (np.isfinite(theta).all() and np.isfinite(phi).all()):
+        raise ConfigError("theta or phi contains NaN or infinite values")
+    if isinstance(lam, bool) or not (isinstance(lam, (int, float, np.floating, np.integer)) and 0 <= lam < np.inf):
+        raise ConfigError(f"lam must be a finite number >= 0, got {lam!r}")
+    return theta, labels, phi
+
+
+def _check_inputs(
+    theta: np.ndarray, W: np.ndarray, phi: np.ndarray, labels: np.ndarray, lam: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape != (theta.shape[1], phi.shape[1]):
+        raise ConfigError(f"shapes do not chain: theta {theta.shape} @ W {W.shape} @ phi.T {phi.shape[::-1]}")
     return theta, W, phi, labels
 
 
