@@ -18,6 +18,7 @@ test:
 bench:
 	$(PY) bench/frontend.py
 	$(PY) bench/vggish.py
+	$(PY) bench/compatibility.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
