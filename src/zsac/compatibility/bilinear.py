@@ -159,18 +159,16 @@ class Bilinear:
             lam=float(self.lam), delta=self.delta, init=init,
             device=resolve_device(self.device), dtype=_DTYPES[self.dtype], progress=self.progress,
         )  # fmt: skip
+        if self.learning_rate is not None:  # otherwise each solver's own default
+            common["learning_rate"] = self.learning_rate
         if self.solver == "sgd":
-            result = fit_sgd(
-                theta, labels, phi, **common, seed=self.seed, batch_size=self.batch_size,
-                learning_rate=0.5 if self.learning_rate is None else self.learning_rate,
-                epochs=20 if self.max_iter is None else self.max_iter,
-            )  # fmt: skip
+            if self.max_iter is not None:
+                common["epochs"] = self.max_iter
+            result = fit_sgd(theta, labels, phi, **common, seed=self.seed, batch_size=self.batch_size)
         else:
-            default_iter = 100 if self.solver == "lbfgs" else 300
             result = fit_full_batch(
-                theta, labels, phi, **common, method=self.solver, learning_rate=self.learning_rate, tol=self.tol,
-                max_iter=default_iter if self.max_iter is None else self.max_iter,
-            )  # fmt: skip
+                theta, labels, phi, **common, method=self.solver, max_iter=self.max_iter, tol=self.tol
+            )
         self.W_ = result.W
         self.n_iter_ = result.n_iter
         self.objective_curve_ = result.objective_curve

@@ -38,6 +38,9 @@ __all__ = ["SolverResult", "fit_full_batch", "fit_sgd", "FULL_BATCH_METHODS"]
 logger = logging.getLogger(__name__)
 
 FULL_BATCH_METHODS = ("lbfgs", "adam")
+# Defaults live here only; Bilinear passes what its user set and nothing else.
+DEFAULT_MAX_ITER = {"lbfgs": 100, "adam": 300}
+DEFAULT_ADAM_STEP = 0.03
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ def _check_positive(**values: float) -> None:
             raise ConfigError(f"{name} must be a whole number, got {value!r}")
 
 
-def _rms_norm(rows: torch.Tensor) -> float:
-    scale = float(rows.pow(2).sum(dim=1).mean().sqrt())
+def _rms_norm(rows: np.ndarray) -> float:
+    """Root-mean-square row norm (1 for all-zero rows), the scale of the change of variables."""
+    scale = float(np.sqrt(np.mean(np.sum(rows**2, axis=1))))
     return scale if scale > 0 else 1.0
 
 
@@ -81,7 +85,7 @@ def fit_full_batch(
     lam: float,
     delta: float = 1.0,
     method: str = "lbfgs",
-    max_iter: int = 100,
+    max_iter: int | None = None,
     learning_rate: float | None = None,
     tol: float = 1e-6,
     init: np.ndarray | None = None,
@@ -103,8 +107,9 @@ def fit_full_batch(
         L-BFGS with a strong-Wolfe line search, or Adam with a cosine-decaying step
         (``learning_rate``, default 0.03, in the rescaled variables) that returns the
         iterate with the lowest objective.
-    max_iter : int
-        Iterations (L-BFGS may evaluate the objective up to 1.25 times as often).
+    max_iter : int, optional
+        Iterations, by default 100 (L-BFGS, which may evaluate the objective up to 1.25
+        times as often) or 300 (Adam).
     tol : float
         L-BFGS stops when the objective or the step changes by less than this (absolute,
         torch's ``tolerance_change``); Adam stops when the best objective has not improved
@@ -115,24 +120,22 @@ def fit_full_batch(
     if method not in FULL_BATCH_METHODS:
         raise ConfigError(f"full-batch method must be one of {FULL_BATCH_METHODS}, got {method!r}")
     theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
-    _check_positive(max_iter=max_iter, learning_rate=0.03 if learning_rate is None else learning_rate)
-    theta_t = torch.as_tensor(np.asarray(theta), dtype=dtype, device=device)
-    labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64, device=device)
-    phi64 = np.asarray(phi, dtype=np.float64)
-
-    theta_scale = _rms_norm(theta_t)
-    phi_scale = float(np.sqrt(np.mean(np.sum(phi64**2, axis=1)))) or 1.0
-    theta_t = theta_t / theta_scale
+    max_iter = DEFAULT_MAX_ITER[method] if max_iter is None else max_iter
+    step = DEFAULT_ADAM_STEP if learning_rate is None else learning_rate
+    _check_positive(max_iter=max_iter, learning_rate=step)
+    theta_scale, phi_scale = _rms_norm(theta), _rms_norm(phi)
+    theta_t = torch.as_tensor(theta / theta_scale, dtype=dtype, device=device)
+    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
     # The span of the class embeddings (point 1 of the module docstring), in float64.
-    u, s, vt = np.linalg.svd(phi64 / phi_scale, full_matrices=False)
-    keep = s > s[0] * max(phi64.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(0, bool)
+    u, s, vt = np.linalg.svd(phi / phi_scale, full_matrices=False)
+    keep = s > s[0] * max(phi.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(0, bool)
     if not keep.any():
         raise ConfigError("the class embeddings are all zero")
     basis = vt[keep]  # [k, semantic_dim], orthonormal rows
     class_coords = torch.as_tensor(u[:, keep] * s[keep], dtype=dtype, device=device)  # [n_classes, k]
     scale = theta_scale * phi_scale
     lam_scaled = lam / scale**2  # λ‖W‖² = λ/(s_θ s_φ)² ‖W'‖² and ‖W'‖ = ‖B‖
-    weight_table = torch.as_tensor(rank_weight_table(phi64.shape[0]), dtype=dtype, device=device)
+    weight_table = torch.as_tensor(rank_weight_table(phi.shape[0]), dtype=dtype, device=device)
 
     start = np.zeros((theta_t.shape[1], basis.shape[0])) if init is None else (np.asarray(init) * scale) @ basis.T
     B = torch.as_tensor(start, dtype=dtype, device=device).clone().requires_grad_(True)
@@ -164,7 +167,6 @@ def fit_full_batch(
         bar.update(n_iter)
         best = B.detach()
     else:
-        step = 0.03 if learning_rate is None else learning_rate
         optimizer = torch.optim.Adam([B], lr=step)
         best_value, best, since_best = math.inf, B.detach().clone(), 0
         n_iter = 0
@@ -219,12 +221,12 @@ def fit_sgd(
     _check_positive(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate)
     if not np.any(phi):
         raise ConfigError("the class embeddings are all zero")
-    theta_t = torch.as_tensor(np.asarray(theta), dtype=dtype, device=device)
-    labels_t = torch.as_tensor(np.asarray(labels), dtype=torch.int64, device=device)
-    phi_t = torch.as_tensor(np.asarray(phi), dtype=dtype, device=device)
     # The same change of variables as the full-batch solvers (point 3 of the module docstring).
-    theta_scale, phi_scale = _rms_norm(theta_t), _rms_norm(phi_t)
-    theta_t, phi_t, scale = theta_t / theta_scale, phi_t / phi_scale, theta_scale * phi_scale
+    theta_scale, phi_scale = _rms_norm(theta), _rms_norm(phi)
+    scale = theta_scale * phi_scale
+    theta_t = torch.as_tensor(theta / theta_scale, dtype=dtype, device=device)
+    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
+    phi_t = torch.as_tensor(phi / phi_scale, dtype=dtype, device=device)
     lam_scaled = lam / scale**2
     shrink = 2.0 * learning_rate * lam_scaled
     weight_table = torch.as_tensor(rank_weight_table(phi_t.shape[0]), dtype=dtype, device=device)
