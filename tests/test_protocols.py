@@ -430,5 +430,20 @@ class TestAudiosetSettings:
             audioset_rotation_splits({f"F{k}": [k] for k in range(4)}, acoustic="disjoint")
         with pytest.raises(ConfigError, match="at least 3 folds"):
             audioset_rotation_splits({"a": [1], "b": [2]}, acoustic="zsl")
-        with pytest.raises(ConfigError, match="'shared'.*\\['disjoint', 'zsl'\\]"):
+        with pytest.raises(ConfigError, match="'shared'.*\\['disjoint', 'zsl', 'none'\\]"):
             audioset_rotation_splits(five_int_folds(), acoustic="shared")
+        with pytest.raises(ConfigError, match="'two'.*\\['one', 'rest'\\]"):
+            audioset_rotation_splits(five_int_folds(), acoustic="zsl", zsl_training="two")
+        with pytest.raises(ConfigError, match="disjoint"):
+            audioset_rotation_splits(five_int_folds(), acoustic="disjoint", zsl_training="rest")
+
+    @pytest.mark.parametrize("acoustic", ["zsl", "none"])
+    def test_rest_rotation_trains_on_every_other_fold(self, acoustic):
+        folds = {f"Fold{k}": (10 * k, 10 * k + 1) for k in range(5)}
+        splits = audioset_rotation_splits(folds, acoustic=acoustic, zsl_training="rest")
+        assert splits[0].train == (0, 1, 10, 11, 20, 21)
+        assert splits[0].validation == (30, 31) and splits[0].test == (40, 41)
+        assert [split.test[0] // 10 for split in splits] == [4, 0, 1, 2, 3]
+        for split in splits:
+            assert sorted(split.train + split.validation + split.test) == sorted(c for f in folds.values() for c in f)
+            assert split.acoustic == (split.seen if acoustic == "zsl" else ())

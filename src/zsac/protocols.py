@@ -96,7 +96,8 @@ _ESC50_RANDOM_FOLDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 ESC50_CLASSES: tuple[str, ...] = tuple(name for fold in _ESC50_CATEGORY_FOLDS.values() for name in fold)
 
 _ESC50_PARTITIONS = {"category": _ESC50_CATEGORY_FOLDS, "random": _ESC50_RANDOM_FOLDS}
-_ROTATION_ACOUSTIC = ("disjoint", "zsl")
+_ROTATION_ACOUSTIC = ("disjoint", "zsl", "none")
+_ROTATION_ZSL_TRAINING = ("one", "rest")
 _AUDIOSET_SETTINGS = (1, 2)
 
 
@@ -551,52 +552,69 @@ def audioset_class_folds(
     return {f"Fold{fold}": tuple(sorted(members)) for fold, members in enumerate(fold_members)}
 
 
-def audioset_rotation_splits(folds: Mapping[str, Sequence[int]], *, acoustic: str = "disjoint") -> list[ClassSplit]:
-    """Table IV's data setting rotated over all folds.
+def audioset_rotation_splits(
+    folds: Mapping[str, Sequence[int]], *, acoustic: str = "disjoint", zsl_training: str = "one"
+) -> list[ClassSplit]:
+    """Table IV's data setting rotated over all folds, or its variant that trains on every remaining fold.
 
-    Rotation ``r`` of ``n`` folds (in mapping order) tests on fold ``(r + n - 1) % n``, chooses λ on fold
-    ``(r + n - 2) % n`` and trains the bilinear model on fold ``(r + n - 3) % n`` — for ``n = 5`` that is
-    Fold4 / Fold3 / Fold2 at ``r = 0``, as in Table IV. ``refit`` is False: Table IV lists ZSL training
-    and ZSL validation as separate folds.
+    Rotation ``r`` of ``n`` folds (in mapping order) tests on fold ``(r + n - 1) % n`` and chooses λ on fold
+    ``(r + n - 2) % n``. With ``zsl_training="one"`` the bilinear model trains on fold ``(r + n - 3) % n``
+    alone — for ``n = 5`` that is Fold4 / Fold3 / Fold2 at ``r = 0``, as in Table IV. With
+    ``zsl_training="rest"`` it trains on all ``n - 2`` other folds (Fold0–Fold2 at ``r = 0``), which suits an
+    acoustic model that was not trained on any fold (AudioSet's released embeddings). ``refit`` is False:
+    Table IV lists ZSL training and ZSL validation as separate folds.
 
     Parameters
     ----------
     folds : mapping of str to sequence of int
         Disjoint class folds, e.g. from :func:`audioset_class_folds`.
-    acoustic : {"disjoint", "zsl"}, keyword-only
+    acoustic : {"disjoint", "zsl", "none"}, keyword-only
         ``"disjoint"`` (Setting 1): VGGish is trained on folds ``r`` and ``r + 1``, which the zero-shot
-        model never uses (needs ``n >= 5``). ``"zsl"`` (Setting 2): VGGish is trained on the zero-shot
-        training and validation folds (needs ``n >= 3``).
+        model never uses (needs ``n >= 5`` and ``zsl_training="one"``). ``"zsl"`` (Setting 2): VGGish is
+        trained on the zero-shot training and validation folds (needs ``n >= 3``). ``"none"``: no acoustic
+        classes, for an acoustic model that comes from elsewhere.
+    zsl_training : {"one", "rest"}, keyword-only
+        Train the bilinear model on one fold (Table IV) or on every fold that is neither validation nor test.
 
     Returns
     -------
     list of ClassSplit
-        ``n`` splits, named after their test fold; the first equals :func:`audioset_setting_split`
-        with setting 1 (``"disjoint"``) or 2 (``"zsl"``).
+        ``n`` splits, named after their test fold; with ``zsl_training="one"`` the first equals
+        :func:`audioset_setting_split` with setting 1 (``"disjoint"``) or 2 (``"zsl"``).
 
     Raises
     ------
     ConfigError
-        For an unknown ``acoustic``, too few folds, or overlapping/empty folds.
+        For an unknown ``acoustic`` or ``zsl_training``, ``"disjoint"`` with ``"rest"`` (no fold would be
+        left for VGGish), too few folds, or overlapping/empty folds.
     """
     if acoustic not in _ROTATION_ACOUSTIC:
         raise ConfigError(f"unknown acoustic setting {acoustic!r}; choose one of {list(_ROTATION_ACOUSTIC)}")
+    if zsl_training not in _ROTATION_ZSL_TRAINING:
+        raise ConfigError(f"unknown zsl_training {zsl_training!r}; choose one of {list(_ROTATION_ZSL_TRAINING)}")
+    if acoustic == "disjoint" and zsl_training == "rest":
+        raise ConfigError("acoustic='disjoint' needs folds apart from the zero-shot ones; use zsl_training='one'")
     named = _checked_folds(folds, minimum=5 if acoustic == "disjoint" else 3)
     n_folds = len(named)
     splits = []
     for rotation in range(n_folds):
         test_index = (rotation + n_folds - 1) % n_folds
         validation_index = (rotation + n_folds - 2) % n_folds
-        train_index = (rotation + n_folds - 3) % n_folds
+        if zsl_training == "one":
+            train_indices = [(rotation + n_folds - 3) % n_folds]
+        else:
+            train_indices = [(rotation + k) % n_folds for k in range(n_folds - 2)]
         if acoustic == "disjoint":
             acoustic_indices = [rotation % n_folds, (rotation + 1) % n_folds]  # Table IV, Setting 1: Fold0, Fold1
+        elif acoustic == "zsl":
+            acoustic_indices = [*train_indices, validation_index]  # Table IV, Setting 2: Fold2, Fold3
         else:
-            acoustic_indices = [train_index, validation_index]  # Table IV, Setting 2: Fold2, Fold3
+            acoustic_indices = []
         splits.append(
             ClassSplit(
                 name=named[test_index][0],
                 acoustic=_concatenate(named, acoustic_indices),
-                train=named[train_index][1],
+                train=_concatenate(named, train_indices),
                 validation=named[validation_index][1],
                 test=named[test_index][1],
                 refit=False,  # Table IV: ZSL training and ZSL validation are separate folds
