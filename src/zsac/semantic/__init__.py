@@ -13,6 +13,7 @@ Heavy libraries (gensim, transformers, sentence-transformers) load only when a m
 
 from .cache import EmbeddingCache, TextEncoder
 from .side_info import (
+    ESC50_AUDIOSET_NAMES,
     ClassInfo,
     audioset_class_info,
     esc50_class_info,
@@ -21,6 +22,7 @@ from .side_info import (
     read_class_file,
     validate_classes,
     with_descriptions,
+    with_label_template,
 )
 from .specs import SEMANTIC_PARTS, SemanticEmbedder, SemanticPart, parse_spec
 from .tables import ClassTable, load_class_table
@@ -38,6 +40,8 @@ __all__ = [
     "ClassInfo",
     "label_from_name",
     "esc50_class_info",
+    "ESC50_AUDIOSET_NAMES",
+    "with_label_template",
     "audioset_class_info",
     "read_audioset_ontology",
     "read_class_file",

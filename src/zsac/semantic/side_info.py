@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import logging
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,9 @@ from typing import Any
 
 import yaml
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ClassInfo",
@@ -98,12 +101,64 @@ def validate_classes(classes: Sequence[ClassInfo], *, source: str = "the class l
     return classes
 
 
-def esc50_class_info(categories: Iterable[str]) -> list[ClassInfo]:
+#: The AudioSet ontology class whose description stands for each ESC-50 class (ESC-50 has none).
+#: Chosen by hand by name and description; ``drinking_sipping``, ``can_opening`` and
+#: ``washing_machine`` have no close AudioSet class, so their stand-ins are loose.
+ESC50_AUDIOSET_NAMES: dict[str, str] = {
+    "dog": "Dog", "rooster": "Crowing, cock-a-doodle-doo", "pig": "Pig", "cow": "Cattle, bovinae", "frog": "Frog",
+    "cat": "Cat", "hen": "Chicken, rooster", "insects": "Insect", "sheep": "Sheep", "crow": "Crow",
+    "rain": "Rain", "sea_waves": "Waves, surf", "crackling_fire": "Fire", "crickets": "Cricket",
+    "chirping_birds": "Bird vocalization, bird call, bird song", "water_drops": "Drip", "wind": "Wind",
+    "pouring_water": "Pour", "toilet_flush": "Toilet flush", "thunderstorm": "Thunderstorm",
+    "crying_baby": "Baby cry, infant cry", "sneezing": "Sneeze", "clapping": "Clapping", "breathing": "Breathing",
+    "coughing": "Cough", "footsteps": "Walk, footsteps", "laughing": "Laughter", "brushing_teeth": "Toothbrush",
+    "snoring": "Snoring", "drinking_sipping": "Liquid", "door_wood_knock": "Knock", "mouse_click": "Clicking",
+    "keyboard_typing": "Computer keyboard", "door_wood_creaks": "Creak", "can_opening": "Burst, pop",
+    "washing_machine": "Mechanisms", "vacuum_cleaner": "Vacuum cleaner", "clock_alarm": "Alarm clock",
+    "clock_tick": "Tick-tock", "glass_breaking": "Shatter", "helicopter": "Helicopter", "chainsaw": "Chainsaw",
+    "siren": "Siren", "car_horn": "Vehicle horn, car horn, honking", "engine": "Engine", "train": "Train",
+    "church_bells": "Church bell", "airplane": "Fixed-wing aircraft, airplane", "fireworks": "Fireworks",
+    "hand_saw": "Sawing",
+}  # fmt: skip
+
+
+def esc50_class_info(categories: Iterable[str], *, ontology: str | os.PathLike[str] | None = None) -> list[ClassInfo]:
     """ESC-50 categories (``door_wood_knock``) as classes labelled ``door wood knock``.
 
-    ESC-50 has no descriptions; sentence specs need them from a user file.
+    ESC-50 has no descriptions. Given AudioSet's ``ontology.json``, each class takes the
+    description (and mid) of its AudioSet counterpart in :data:`ESC50_AUDIOSET_NAMES`, so that
+    sentence specs (SSE, WSE, BSE) work on ESC-50; a category with no counterpart keeps none.
     """
-    return validate_classes([ClassInfo(name=category) for category in categories], source="ESC-50 categories")
+    classes = [ClassInfo(name=category) for category in categories]
+    if ontology is not None:
+        by_name = {entry.get("name"): entry for entry in read_audioset_ontology(ontology).values()}
+        for index, item in enumerate(classes):
+            entry = by_name.get(ESC50_AUDIOSET_NAMES.get(item.name))
+            if entry is None:
+                logger.warning("ESC-50 class %r has no AudioSet counterpart in %s; it gets no description",
+                               item.name, ontology)  # fmt: skip
+                continue
+            classes[index] = dataclasses.replace(item, description=entry.get("description"), mid=entry["id"])
+    return validate_classes(classes, source="ESC-50 categories")
+
+
+def with_label_template(classes: Sequence[ClassInfo], template: str) -> list[ClassInfo]:
+    """Classes whose label is ``template`` filled in with the label, e.g. ``"the sound of {label}"``.
+
+    Label specs (WLE, GLE, SLE) then embed the templated text (prompting); names, mids and
+    descriptions are kept.
+
+    Raises
+    ------
+    ConfigError
+        If ``template`` lacks the ``{label}`` field or names another field.
+    """
+    if "{label}" not in template:
+        raise ConfigError(f"a label template needs a {{label}} field, got {template!r}")
+    try:
+        return [dataclasses.replace(item, label=template.format(label=item.label)) for item in classes]
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"bad label template {template!r}: {exc}") from exc
 
 
 def read_audioset_ontology(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
