@@ -14,7 +14,7 @@ from . import __version__
 from ._atomic import write_json_atomic
 from .errors import ConfigError, DataError, ZsacError
 
-__all__ = ["main", "build_parser", "run_train_acoustic", "run_embed_classes"]
+__all__ = ["main", "build_parser", "run_train_acoustic", "run_embed_classes", "run_reproduce"]
 
 
 def run_train_acoustic(
@@ -153,6 +153,102 @@ def run_embed_classes(
     }
 
 
+def run_reproduce(args: argparse.Namespace):
+    """Turn parsed ``zsac reproduce`` arguments into a call of the dataset's ``run_reproduce_*`` function."""
+    from .compatibility import Bilinear
+    from .reproduce import (
+        AUDIOSET_OFFLINE_SPECS,
+        SemanticOptions,
+        VGGishOptions,
+        run_reproduce_audioset,
+        run_reproduce_esc50,
+    )
+
+    semantic = SemanticOptions(
+        word2vec=args.word2vec,
+        glove=args.glove,
+        bert=args.bert,
+        sentence_model=args.sentence_model,
+        tables=_parse_tables(args.table),
+        label_template=args.label_template,
+        normalize=not args.no_normalize,
+    )
+    estimator = Bilinear(solver=args.solver, device=args.bilinear_device)
+    model_options: dict[str, Any] = {}
+    if args.fc_units is not None:
+        model_options["fc_units"] = args.fc_units
+    if args.conv_channels is not None:
+        model_options["conv_channels"] = tuple(args.conv_channels)
+    common = {
+        "out": args.out,
+        "data": args.data,
+        "specs": args.semantic,
+        "semantic": semantic,
+        "estimator": estimator,
+        "grid": args.lambda_grid,
+        "device": args.device,
+        "progress": not args.quiet,
+    }
+    vggish = {
+        "max_epochs": args.max_epochs,
+        "patience": args.patience,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "model_options": model_options,
+    }
+    if args.dataset == "esc50":
+        return run_reproduce_esc50(
+            **common, partition=args.partition, seeds=args.seeds, ontology=args.ontology, vggish=VGGishOptions(**vggish)
+        )
+    return run_reproduce_audioset(
+        **{**common, "specs": args.semantic or AUDIOSET_OFFLINE_SPECS},
+        acoustic=args.acoustic,
+        fold_seeds=args.fold_seed,
+        setting=args.setting,
+        audio_dir=args.audio_dir,
+        vggish=VGGishOptions(**vggish, validation_fraction=0.25, split_unit="clip"),
+    )
+
+
+def _spec_list(text: str) -> list[str]:
+    specs = [item.strip() for item in text.split(",") if item.strip()]
+    if not specs:
+        raise argparse.ArgumentTypeError(f"expected comma-separated specs such as WLE,GLE,WLE+GLE; got {text!r}")
+    return specs
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(item) for item in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+def _add_reproduce_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="data root or dataset folder (default: $ZSAC_DATA_DIR, else the user cache)")
+    parser.add_argument("--semantic", type=_spec_list, help="comma-separated specs, e.g. WLE,GLE,WLE+GLE")
+    parser.add_argument("--word2vec", help="word2vec .bin/.txt, or gensim-data name")
+    parser.add_argument("--glove", help="GloVe .txt, or gensim-data name")
+    parser.add_argument("--bert", help="BERT hub name or folder for BSE")
+    parser.add_argument("--sentence-model", help="sentence-transformers model for SLE/SSE (default all-MiniLM-L6-v2)")
+    parser.add_argument("--table", action="append", metavar="PART=FILE", help="precomputed part table (repeatable)")
+    parser.add_argument("--label-template", help="embed labels inside a template, e.g. 'the sound of {label}'")
+    parser.add_argument("--no-normalize", action="store_true", help="keep raw part vectors (default: L2 per part)")
+    parser.add_argument("--solver", choices=("lbfgs", "adam", "sgd"), default="lbfgs",
+                        help="bilinear solver (default lbfgs; sgd is the paper's mini-batch SGD)")  # fmt: skip
+    parser.add_argument("--lambda-grid", type=_float_list, default=[0.0, 0.01, 1.0, 10.0],
+                        help="comma-separated λ values (default the paper's 0,0.01,1,10)")  # fmt: skip
+    parser.add_argument("--max-epochs", type=int, default=100, help="VGGish: most epochs (default 100)")
+    parser.add_argument("--patience", type=int, default=5, help="VGGish: early-stopping patience (default 5)")
+    parser.add_argument("--batch-size", type=int, default=64, help="VGGish batch size (default 64)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="VGGish Adam learning rate (paper: 1e-4)")
+    parser.add_argument("--fc-units", type=int, help="VGGish fully connected width (default 4096, as VGGish)")
+    parser.add_argument("--conv-channels", type=int, nargs=4, metavar="C",
+                        help="VGGish convolution widths (default 64 128 256 512)")  # fmt: skip
+    parser.add_argument("--device", help="for VGGish and text models (default: cuda when available)")
+    parser.add_argument("--bilinear-device", default="cpu", help="device of the bilinear solver (default cpu)")
+
+
 def _parse_tables(items: Sequence[str] | None) -> dict[str, str]:
     tables = {}
     for item in items or ():
@@ -225,6 +321,40 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default=None, help="for transformer models (default: cuda when available)")
     embed.add_argument("--cache-dir", default=None, help="text-embedding cache folder (default: the user cache)")
     embed.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="one-command reproduction of the paper's experiments (ESC-50, AudioSet)",
+        description="Run a whole zero-shot protocol and write a results folder: config and versions, per-fold "
+        "JSON/CSV, results.json, per-clip predictions, Markdown tables beside the paper's, plots. A rerun "
+        "skips finished folds.",
+    )
+    datasets = reproduce.add_subparsers(dest="dataset", required=True)
+    esc = datasets.add_parser(
+        "esc50",
+        help="Tables VI-VIII: ESC-50, VGGish from scratch per class fold",
+        description="ESC-50 with the category (Table I) or random (Table II) partition. A copy that lacks "
+        "classes (e.g. ESC-10) runs on the classes present with a seeded random partition, and says so.",
+    )
+    esc.add_argument("-o", "--out", default="results/esc50", help="results folder (default results/esc50)")
+    esc.add_argument("--partition", choices=("category", "random"), default="category")
+    esc.add_argument("--seeds", type=int, nargs="+", default=[0], help="VGGish (and partial-copy partition) seeds")
+    esc.add_argument("--ontology", help="AudioSet ontology.json for class descriptions (SSE, WSE, BSE)")
+    _add_reproduce_options(esc)
+    audioset = datasets.add_parser(
+        "audioset",
+        help="Tables IX-XI: AudioSet single-label clips, 5 class folds from 9 frequency bins",
+        description="AudioSet with the released embeddings (--acoustic released) or VGGish trained from "
+        "scratch on your AudioSet audio (--acoustic vggish --audio-dir DIR). Every rotation of the 5 class "
+        "folds runs for each --fold-seed.",
+    )
+    audioset.add_argument("-o", "--out", default="results/audioset", help="results folder (default results/audioset)")
+    audioset.add_argument("--acoustic", choices=("released", "vggish"), default="released")
+    audioset.add_argument("--fold-seed", type=int, nargs="+", default=[0], help="class-fold seeds (default 0)")
+    audioset.add_argument("--setting", choices=("train3", "setting1", "setting2"), default="train3",
+                          help="train3: bilinear trained on 3 folds (default); setting1/2: Table IV")  # fmt: skip
+    audioset.add_argument("--audio-dir", help="AudioSet audio files named by YouTube id (for --acoustic vggish)")
+    _add_reproduce_options(audioset)
     return parser
 
 
@@ -289,6 +419,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"wrote {summary['spec']} embeddings of {summary['n_classes']} classes, {summary['dim']}-d "
                 f"[{parts}], to {summary['out']}\n"
             )
+        elif args.command == "reproduce":
+            result = run_reproduce(args)
+            sys.stdout.write(_reproduce_summary(result))
         return 0
     except ZsacError as exc:
         # The message is for the user, so it goes to stderr whatever logging is set up.
@@ -297,3 +430,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("zsac: interrupted; rerun the same command to resume\n")
         return 130
+
+
+def _reproduce_summary(result) -> str:
+    from .reproduce.report import summary_frame
+
+    lines = [f"{result.ran} folds computed, {result.skipped} already finished; results in {result.out}"]
+    lines += [f"note: {note}" for note in result.notes]
+    for row in summary_frame(result.records).itertuples(index=False):
+        lines.append(
+            f"{row.setting:>9} {row.spec:<14} Top-1 {row.top1_mean:.3f} ± {row.top1_std:.3f}   "
+            f"mAP {row.map_mean:.3f} ± {row.map_std:.3f}   ({row.n_runs} folds)"
+        )
+    lines.append(f"tables: {Path(result.out) / 'tables.md'}")
+    return "\n".join(lines) + "\n"

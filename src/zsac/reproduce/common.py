@@ -1,0 +1,206 @@
+"""Pieces the ESC-50 and AudioSet reproductions share: the semantic embedder, VGGish per fold, the fold loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._npz import load_array, store_array
+from ..compatibility import Bilinear
+from ..protocols import ClassSplit
+from .results import ResultsFolder
+from .zero_shot import evaluate_split
+
+__all__ = ["ReproductionResult", "SemanticOptions", "VGGishOptions", "run_folds", "vggish_embeddings"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SemanticOptions:
+    """Where the semantic parts come from (see :class:`zsac.semantic.SemanticEmbedder`)."""
+
+    word2vec: str | None = None
+    glove: str | None = None
+    bert: str | None = None
+    sentence_model: str | None = None
+    tables: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    label_template: str | None = None
+    normalize: bool = True
+
+    def embedder(self, *, device: str | None = None):
+        from ..semantic import DEFAULT_BERT_MODEL, SemanticEmbedder
+
+        return SemanticEmbedder(
+            word2vec=self.word2vec,
+            glove=self.glove,
+            bert=self.bert or DEFAULT_BERT_MODEL,
+            sentence_model=self.sentence_model,
+            tables=dict(self.tables) or None,
+            normalize=self.normalize,
+            device=device,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class VGGishOptions:
+    """Settings of VGGish trained from scratch per fold (see :func:`zsac.acoustic.train_vggish`)."""
+
+    max_epochs: int = 100
+    patience: int = 5
+    batch_size: int = 64
+    learning_rate: float = 1e-4
+    validation_fraction: float = 0.2
+    split_unit: str = "segment"
+    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ReproductionResult:
+    """What a ``run_reproduce_*`` function returns.
+
+    Attributes
+    ----------
+    out : Path
+        The results folder.
+    records : list of dict
+        Every finished (spec, test fold, seed) record of this configuration (``results.json``).
+    notes : list of str
+        What the run had to adapt (a partial dataset, the released embeddings' bias, ...).
+    files : dict of str to Path
+        Report files written.
+    ran, skipped : int
+        Folds computed now, and folds found finished from an earlier run.
+    """
+
+    out: Path
+    records: list[dict[str, Any]]
+    notes: list[str]
+    files: dict[str, Path]
+    ran: int
+    skipped: int
+
+
+def vggish_embeddings(
+    folder: ResultsFolder,
+    *,
+    seed: int,
+    split: ClassSplit,
+    clip_examples: Sequence[np.ndarray],
+    clip_classes: Sequence[Hashable],
+    options: VGGishOptions,
+    device: str | None,
+    progress: bool,
+) -> np.ndarray:
+    """Train VGGish on ``split.acoustic`` classes (or resume it) and embed every clip; cached in the folder.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_clips, 128)], float32
+        Mean of each clip's segment embeddings (Section III-B).
+    """
+    from ..acoustic import embed_clips, train_vggish
+
+    work = folder.path / "acoustic" / f"seed{seed}" / split.name.replace("/", "_").replace(" ", "_")
+    cached = load_array(work / "clip_embeddings.npz", "embeddings", what="clip embeddings")
+    if cached is not None and cached.shape[0] == len(clip_examples):
+        return cached
+    acoustic = set(split.acoustic)
+    chosen = [k for k, c in enumerate(clip_classes) if c in acoustic]
+    logger.info(
+        "training VGGish for %s, seed %d, on %d classes (%d clips)", split.name, seed, len(acoustic), len(chosen)
+    )
+    result = train_vggish(
+        [clip_examples[k] for k in chosen],
+        [str(clip_classes[k]) for k in chosen],
+        split_unit=options.split_unit,
+        validation_fraction=options.validation_fraction,
+        batch_size=options.batch_size,
+        learning_rate=options.learning_rate,
+        max_epochs=options.max_epochs,
+        patience=options.patience,
+        seed=seed,
+        device=device,
+        model_options=dict(options.model_options) or None,
+        checkpoint_dir=work,
+        progress=progress,
+    )
+    embeddings = embed_clips(result.model, clip_examples, device=device)
+    store_array(work / "clip_embeddings.npz", "embeddings", embeddings)
+    return embeddings
+
+
+def run_folds(
+    folder: ResultsFolder,
+    *,
+    base_record: Mapping[str, Any],
+    seeds: Sequence[int],
+    splits_for_seed: Callable[[int], Sequence[ClassSplit]],
+    acoustic_for: Callable[[int, ClassSplit], np.ndarray],
+    clip_classes: Sequence[Hashable],
+    clip_ids: Sequence[str],
+    class_embeddings: Mapping[str, Mapping[Hashable, np.ndarray]],
+    class_names: Mapping[Hashable, str],
+    estimator: Bilinear,
+    grid: Sequence[float],
+    progress: bool,
+) -> tuple[int, int]:
+    """Every (seed, split, spec) fold that has not finished: evaluate it and store its record.
+
+    The acoustic embeddings of a (seed, split) are only asked for when one of its specs still
+    has to run, so a rerun of a finished configuration trains nothing.
+
+    Returns
+    -------
+    (ran, skipped) : tuple of int
+    """
+    ran = skipped = 0
+    specs = list(class_embeddings)
+    work = [(seed, split) for seed in seeds for split in splits_for_seed(seed)]
+    bar = tqdm(total=len(work) * len(specs), desc="folds", unit="fold", disable=not progress)
+    try:
+        for seed, split in work:
+            todo = [spec for spec in specs if folder.finished(spec, seed, split.name) is None]
+            skipped += len(specs) - len(todo)
+            bar.update(len(specs) - len(todo))
+            if not todo:
+                continue
+            acoustic = acoustic_for(seed, split)
+            for spec in todo:
+                outcome = evaluate_split(
+                    split, acoustic, clip_classes, class_embeddings[spec],
+                    clip_ids=clip_ids, class_names=class_names, estimator=estimator, grid=grid,
+                )  # fmt: skip
+                record = {
+                    **base_record,
+                    "spec": spec,
+                    "test_fold": split.name,
+                    "seed": int(seed),
+                    "top1": outcome.top1,
+                    "map": outcome.map,
+                    "n_classes": outcome.n_classes,
+                    "n_clips": outcome.n_clips,
+                    "lambda": outcome.lam,
+                    "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
+                    "n_train_classes": len(split.seen if split.refit else split.train),
+                    "seconds": outcome.seconds,
+                }
+                folder.save_fold(record, outcome.predictions)
+                logger.info("%s seed %d %s: Top-1 %.3f, mAP %.3f (λ=%g)", spec, seed, split.name,
+                            outcome.top1, outcome.map, outcome.lam)  # fmt: skip
+                ran += 1
+                bar.update(1)
+    finally:
+        bar.close()
+    return ran, skipped
+
+
+def fspath_or_none(path: str | os.PathLike[str] | None) -> str | None:
+    return None if path is None else os.fspath(Path(path))
