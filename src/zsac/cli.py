@@ -158,6 +158,7 @@ def run_reproduce(args: argparse.Namespace):
     from .compatibility import Bilinear
     from .reproduce import (
         AUDIOSET_OFFLINE_SPECS,
+        LBFGS_MAX_ITER,
         SemanticOptions,
         VGGishOptions,
         run_reproduce_audioset,
@@ -173,7 +174,10 @@ def run_reproduce(args: argparse.Namespace):
         label_template=args.label_template,
         normalize=not args.no_normalize,
     )
-    estimator = Bilinear(solver=args.solver, device=args.bilinear_device)
+    max_iter = args.max_iter
+    if max_iter is None and args.dataset == "audioset" and args.solver == "lbfgs":
+        max_iter = LBFGS_MAX_ITER
+    estimator = Bilinear(solver=args.solver, max_iter=max_iter, device=args.bilinear_device)
     model_options: dict[str, Any] = {}
     if args.fc_units is not None:
         model_options["fc_units"] = args.fc_units
@@ -187,6 +191,7 @@ def run_reproduce(args: argparse.Namespace):
         "estimator": estimator,
         "grid": args.lambda_grid,
         "device": args.device,
+        "n_jobs": args.jobs,
         "progress": not args.quiet,
     }
     vggish = {
@@ -236,6 +241,9 @@ def _add_reproduce_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-normalize", action="store_true", help="keep raw part vectors (default: L2 per part)")
     parser.add_argument("--solver", choices=("lbfgs", "adam", "sgd"), default="lbfgs",
                         help="bilinear solver (default lbfgs; sgd is the paper's mini-batch SGD)")  # fmt: skip
+    parser.add_argument("--max-iter", type=int,
+                        help="bilinear solver iterations (default: the solver's, 30 for L-BFGS on AudioSet; "
+                        "epochs for sgd)")  # fmt: skip
     parser.add_argument("--lambda-grid", type=_float_list, default=[0.0, 0.01, 1.0, 10.0],
                         help="comma-separated λ values (default the paper's 0,0.01,1,10)")  # fmt: skip
     parser.add_argument("--max-epochs", type=int, default=100, help="VGGish: most epochs (default 100)")
@@ -246,6 +254,7 @@ def _add_reproduce_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conv-channels", type=int, nargs=4, metavar="C",
                         help="VGGish convolution widths (default 64 128 256 512)")  # fmt: skip
     parser.add_argument("--device", help="for VGGish and text models (default: cuda when available)")
+    parser.add_argument("--jobs", type=int, help="processes fitting specs in parallel (default: cores for audioset)")
     parser.add_argument("--bilinear-device", default="cpu", help="device of the bilinear solver (default cpu)")
 
 

@@ -7,7 +7,7 @@
 - :mod:`~zsac.reproduce.report`: tables beside the paper's (:mod:`~zsac.reproduce.paper`) and plots.
 """
 
-from .audioset import AUDIOSET_OFFLINE_SPECS, run_reproduce_audioset
+from .audioset import AUDIOSET_OFFLINE_SPECS, LBFGS_MAX_ITER, run_reproduce_audioset
 from .common import ReproductionResult, SemanticOptions, VGGishOptions
 from .esc50 import run_reproduce_esc50
 from .results import RECORD_KEYS, ResultsFolder
@@ -17,6 +17,7 @@ __all__ = [
     "run_reproduce_esc50",
     "run_reproduce_audioset",
     "AUDIOSET_OFFLINE_SPECS",
+    "LBFGS_MAX_ITER",
     "ReproductionResult",
     "SemanticOptions",
     "VGGishOptions",
