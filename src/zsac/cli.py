@@ -191,7 +191,6 @@ def run_reproduce(args: argparse.Namespace):
         "estimator": estimator,
         "grid": args.lambda_grid,
         "device": args.device,
-        "n_jobs": args.jobs,
         "progress": not args.quiet,
     }
     vggish = {
@@ -254,7 +253,6 @@ def _add_reproduce_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conv-channels", type=int, nargs=4, metavar="C",
                         help="VGGish convolution widths (default 64 128 256 512)")  # fmt: skip
     parser.add_argument("--device", help="for VGGish and text models (default: cuda when available)")
-    parser.add_argument("--jobs", type=int, help="processes fitting specs in parallel (default: cores for audioset)")
     parser.add_argument("--bilinear-device", default="cpu", help="device of the bilinear solver (default cpu)")
 
 

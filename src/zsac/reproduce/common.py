@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -139,41 +137,6 @@ def vggish_embeddings(
     return embeddings
 
 
-# State a forked worker inherits from its parent: fork shares memory, so the clip embeddings and
-# class tables of a fold reach the workers without being pickled.
-_FORK_STATE: dict[str, Any] = {}
-
-
-def _evaluate_spec(spec: str):
-    import torch
-
-    state = _FORK_STATE
-    torch.set_num_threads(state["threads"])
-    return spec, evaluate_split(state["split"], state["acoustic"], state["clip_classes"],
-                                state["class_embeddings"][spec], **state["options"])  # fmt: skip
-
-
-def _outcomes(specs: list[str], n_jobs: int, state: dict[str, Any]):
-    """Evaluate ``specs`` on one fold, in ``n_jobs`` forked processes when that is possible.
-
-    One process per spec rather than threads: L-BFGS on these small problems is bound by Python
-    and small matrix products, and two single-threaded processes ran 1.34x faster than one
-    process with two torch threads on the 2-core machine (see RESULTS.md).
-    """
-    _FORK_STATE.clear()
-    _FORK_STATE.update(state)
-    try:
-        if n_jobs <= 1 or len(specs) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-            yield from map(_evaluate_spec, specs)
-            return
-        _FORK_STATE["threads"] = max(1, (os.cpu_count() or 1) // n_jobs)
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(specs)), mp_context=context) as pool:
-            yield from pool.map(_evaluate_spec, specs)
-    finally:
-        _FORK_STATE.clear()
-
-
 def run_folds(
     folder: ResultsFolder,
     *,
@@ -187,21 +150,17 @@ def run_folds(
     class_names: Mapping[Hashable, str],
     estimator: Bilinear,
     grid: Sequence[float],
-    n_jobs: int = 1,
     progress: bool,
 ) -> tuple[int, int]:
     """Every (seed, split, spec) fold that has not finished: evaluate it and store its record.
 
     The acoustic embeddings of a (seed, split) are only asked for when one of its specs still
-    has to run, so a rerun of a finished configuration trains nothing. The specs of one
-    (seed, split) run in ``n_jobs`` processes.
+    has to run, so a rerun of a finished configuration trains nothing.
 
     Returns
     -------
     (ran, skipped) : tuple of int
     """
-    import torch
-
     ran = skipped = 0
     specs = list(class_embeddings)
     work = [(seed, split) for seed in seeds for split in splits_for_seed(seed)]
@@ -213,15 +172,12 @@ def run_folds(
             bar.update(len(specs) - len(todo))
             if not todo:
                 continue
-            state = {
-                "split": split,
-                "acoustic": acoustic_for(seed, split),
-                "clip_classes": clip_classes,
-                "class_embeddings": class_embeddings,
-                "threads": torch.get_num_threads(),
-                "options": {"clip_ids": clip_ids, "class_names": class_names, "estimator": estimator, "grid": grid},
-            }
-            for spec, outcome in _outcomes(todo, n_jobs, state):
+            acoustic = acoustic_for(seed, split)
+            for spec in todo:
+                outcome = evaluate_split(
+                    split, acoustic, clip_classes, class_embeddings[spec],
+                    clip_ids=clip_ids, class_names=class_names, estimator=estimator, grid=grid,
+                )  # fmt: skip
                 record = {
                     **base_record,
                     "spec": spec,

@@ -62,7 +62,6 @@ def run_reproduce_esc50(
     grid: Sequence[float] = PAPER_LAMBDA_GRID,
     vggish: VGGishOptions | None = None,
     device: str | None = None,
-    n_jobs: int | None = None,
     progress: bool = True,
 ) -> ReproductionResult:
     """Reproduce Tables VI–VIII on ESC-50, or the same pipeline on a partial copy.
@@ -90,8 +89,6 @@ def run_reproduce_esc50(
     vggish : VGGishOptions, optional
         Default: the paper's settings (Adam 1e-4, batch 64, 80/20 segment split, early stopping).
     device : str, optional
-    n_jobs : int
-        Processes that fit the specs of a fold in parallel (default 1: VGGish training dominates).
     progress : bool
 
     Returns
@@ -195,7 +192,6 @@ def run_reproduce_esc50(
         class_names={c: c for c in present},
         estimator=estimator,
         grid=grid,
-        n_jobs=n_jobs or 1,
         progress=progress,
     )
     records = folder.write_results()
