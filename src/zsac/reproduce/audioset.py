@@ -37,7 +37,7 @@ import numpy as np
 from ..compatibility import PAPER_LAMBDA_GRID, Bilinear
 from ..errors import ConfigError, DataError
 from ..protocols import audioset_class_folds, audioset_rotation_splits, single_label_clips, undersample_classes
-from .common import ReproductionResult, SemanticOptions, VGGishOptions, run_folds, vggish_embeddings
+from .common import ReproductionResult, SemanticOptions, VGGishOptions, finish, run_folds, vggish_embeddings
 from .results import ResultsFolder
 
 __all__ = ["AUDIOSET_OFFLINE_SPECS", "AUDIOSET_SETTINGS", "LBFGS_MAX_ITER", "run_reproduce_audioset"]
@@ -132,8 +132,7 @@ def run_reproduce_audioset(
     ReproductionResult
     """
     from ..datasets import audioset_dir, read_audioset_embeddings
-    from ..semantic import audioset_class_info, with_label_template
-    from .report import write_report
+    from ..semantic import audioset_class_info
 
     if acoustic not in ("released", "vggish"):
         raise ConfigError(f"acoustic must be 'released' or 'vggish', got {acoustic!r}")
@@ -199,9 +198,7 @@ def run_reproduce_audioset(
         clip_examples = [examples_of[str(files[vid])] for vid in clips.video_id]
 
     info = audioset_class_info(root / "class_labels_indices.csv", ontology=root / "ontology.json")
-    if semantic.label_template:
-        info = with_label_template(info, semantic.label_template)
-    tables = semantic.embedder(device=device).embed_many(specs, info)
+    tables = semantic.class_tables(info, specs, device=device)
     class_embeddings = {spec: dict(enumerate(tables[spec].embeddings)) for spec in specs}
     class_names = {k: item.name for k, item in enumerate(info)}
 
@@ -252,6 +249,4 @@ def run_reproduce_audioset(
             progress=progress,
         )
         ran, skipped = ran + r, skipped + s
-    records = folder.write_results()
-    files = write_report(folder.path, records, folder.predictions(), notes=notes)
-    return ReproductionResult(out=folder.path, records=records, notes=notes, files=files, ran=ran, skipped=skipped)
+    return finish(folder, notes=notes, ran=ran, skipped=skipped)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,14 @@ class SemanticOptions:
     tables: Mapping[str, str] = dataclasses.field(default_factory=dict)
     label_template: str | None = None
     normalize: bool = True
+
+    def class_tables(self, classes: Sequence[Any], specs: Sequence[str], *, device: str | None = None) -> dict:
+        """Each spec's :class:`~zsac.semantic.ClassTable` of ``classes`` (ClassInfo), labels templated if asked."""
+        from ..semantic import with_label_template
+
+        if self.label_template:
+            classes = with_label_template(classes, self.label_template)
+        return self.embedder(device=device).embed_many(specs, classes)
 
     def embedder(self, *, device: str | None = None):
         from ..semantic import DEFAULT_BERT_MODEL, SemanticEmbedder
@@ -202,5 +209,10 @@ def run_folds(
     return ran, skipped
 
 
-def fspath_or_none(path: str | os.PathLike[str] | None) -> str | None:
-    return None if path is None else os.fspath(Path(path))
+def finish(folder: ResultsFolder, *, notes: list[str], ran: int, skipped: int) -> ReproductionResult:
+    """Write ``results.json`` and the report of every finished fold, and say what ran."""
+    from .report import write_report
+
+    records = folder.write_results()
+    files = write_report(folder.path, records, folder.predictions(), notes=notes)
+    return ReproductionResult(out=folder.path, records=records, notes=notes, files=files, ran=ran, skipped=skipped)

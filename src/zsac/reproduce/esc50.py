@@ -23,7 +23,7 @@ from pathlib import Path
 from ..compatibility import PAPER_LAMBDA_GRID, Bilinear
 from ..errors import ConfigError, DataError
 from ..protocols import ESC50_CLASSES, cross_validation_splits, esc50_splits, random_class_folds
-from .common import ReproductionResult, SemanticOptions, VGGishOptions, run_folds, vggish_embeddings
+from .common import ReproductionResult, SemanticOptions, VGGishOptions, finish, run_folds, vggish_embeddings
 from .results import ResultsFolder
 
 __all__ = ["ESC10_CLASSES", "ESC50_PAPER_SPECS", "run_reproduce_esc50"]
@@ -97,8 +97,7 @@ def run_reproduce_esc50(
     """
     from ..datasets import esc50_clips, esc50_dir
     from ..features import FeatureCache, extract_examples
-    from ..semantic import esc50_class_info, with_label_template
-    from .report import write_report
+    from ..semantic import esc50_class_info
 
     if partition not in ("category", "random"):
         raise ConfigError(f"partition must be 'category' or 'random', got {partition!r}")
@@ -158,9 +157,7 @@ def run_reproduce_esc50(
     clip_ids = [path.name for path in extracted.paths]
 
     info = esc50_class_info(present, ontology=ontology)
-    if semantic.label_template:
-        info = with_label_template(info, semantic.label_template)
-    tables = semantic.embedder(device=device).embed_many(specs, info)
+    tables = semantic.class_tables(info, specs, device=device)
     class_embeddings = {spec: dict(zip(present, tables[spec].embeddings, strict=True)) for spec in specs}
 
     def splits_for_seed(seed: int):
@@ -194,6 +191,4 @@ def run_reproduce_esc50(
         grid=grid,
         progress=progress,
     )
-    records = folder.write_results()
-    files = write_report(folder.path, records, folder.predictions(), notes=notes)
-    return ReproductionResult(out=folder.path, records=records, notes=notes, files=files, ran=ran, skipped=skipped)
+    return finish(folder, notes=notes, ran=ran, skipped=skipped)
