@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .._npz import load_array, store_array
 from ..compatibility import Bilinear
 from ..protocols import ClassSplit
-from .results import ResultsFolder
+from .results import ResultsFolder, safe_name
 from .zero_shot import evaluate_split
 
 __all__ = ["ReproductionResult", "SemanticOptions", "VGGishOptions", "run_folds", "vggish_embeddings"]
@@ -115,7 +115,7 @@ def vggish_embeddings(
     """
     from ..acoustic import embed_clips, train_vggish
 
-    work = folder.path / "acoustic" / f"seed{seed}" / split.name.replace("/", "_").replace(" ", "_")
+    work = folder.path / "acoustic" / f"seed{seed}" / safe_name(split.name)
     cached = load_array(work / "clip_embeddings.npz", "embeddings", what="clip embeddings")
     if cached is not None and cached.shape[0] == len(clip_examples):
         return cached

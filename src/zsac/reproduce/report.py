@@ -38,6 +38,7 @@ from ..evaluation import McNemarResult, mcnemar_counts, mcnemar_test, random_gue
 from ..semantic.specs import SEMANTIC_PARTS, parse_spec
 from . import paper
 from .paper import Contingency, PaperScore
+from .results import safe_name
 
 __all__ = [
     "REQUIRED_KEYS",
@@ -872,10 +873,6 @@ def plot_confusion(predictions: pd.DataFrame, path: str | os.PathLike[str], *, t
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9+.-]+", "_", str(text)).strip("_") or "_"
-
-
 def _write_text(path: Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -988,7 +985,7 @@ def write_report(
 
     plots = out_dir / "plots"
     for (dataset, setting, acoustic), group in frame.groupby(["dataset", "setting", "acoustic"], sort=False):
-        stem = f"{_slug(dataset)}_{_slug(setting)}_{_slug(acoustic)}"
+        stem = f"{safe_name(dataset)}_{safe_name(setting)}_{safe_name(acoustic)}"
         for metric in _METRICS:
             record(plot_per_fold(group, plots / f"{stem}_{metric}.png", metric=metric))
 
@@ -1009,8 +1006,9 @@ def write_report(
                 if chosen is None:
                     continue
                 spec, seed, fold, run = chosen
-                suffix = f"_{_slug(acoustic)}" if len(acoustics) > 1 else ""
-                name = f"confusion_{_slug(dataset)}_{_slug(setting)}_{_slug(spec)}_{_slug(fold)}{suffix}.png"
+                suffix = f"_{safe_name(acoustic)}" if len(acoustics) > 1 else ""
+                parts = "_".join(safe_name(part) for part in (dataset, setting, spec, fold))
+                name = f"confusion_{parts}{suffix}.png"
                 title = f"{_DATASET_NAMES.get(dataset, dataset)} {setting} {spec}: test fold {fold}, seed {seed}"
                 record(plot_confusion(run, plots / name, title=title))
     return written

@@ -33,7 +33,7 @@ import pandas as pd
 from .._atomic import atomic_path, write_json_atomic
 from ..errors import ConfigError, DataError
 
-__all__ = ["ResultsFolder", "package_versions", "RECORD_KEYS"]
+__all__ = ["ResultsFolder", "package_versions", "RECORD_KEYS", "safe_name"]
 
 #: Keys every record in ``results.json`` has; tools rely on them.
 RECORD_KEYS = ("spec", "test_fold", "seed", "top1", "map", "n_classes", "n_clips", "lambda")
@@ -59,7 +59,8 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _slug(text: str) -> str:
+def safe_name(text: str) -> str:
+    """``text`` as a file or folder name: runs of other characters than ``A-Za-z0-9.+-`` become ``_``."""
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", str(text)).strip("_") or "_"
 
 
@@ -117,7 +118,7 @@ class ResultsFolder:
         write_json_atomic(config_file, {"digest": self.digest, "config": self.config, "versions": package_versions()})
 
     def _fold_base(self, spec: str, seed: int, test_fold: str) -> Path:
-        return self.path / "folds" / _slug(spec) / f"seed{int(seed)}" / _slug(test_fold)
+        return self.path / "folds" / safe_name(spec) / f"seed{int(seed)}" / safe_name(test_fold)
 
     def finished(self, spec: str, seed: int, test_fold: str) -> dict[str, Any] | None:
         """The record of a finished fold, or None when it has not run."""
