@@ -12,7 +12,18 @@ from .errors import AudioError, CheckpointError, ConfigError, DataError, Vocabul
 
 __version__ = "0.1.0"
 
-__all__ = ["ZsacError", "AudioError", "DataError", "CheckpointError", "ConfigError", "VocabularyError", "__version__"]
+from .classifier import ZeroShotClassifier  # noqa: E402  (classifier reads __version__)
+
+__all__ = [
+    "ZeroShotClassifier",
+    "ZsacError",
+    "AudioError",
+    "DataError",
+    "CheckpointError",
+    "ConfigError",
+    "VocabularyError",
+    "__version__",
+]
 
 # A library adds a NullHandler and leaves configuration to the application.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

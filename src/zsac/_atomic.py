@@ -15,6 +15,21 @@ from pathlib import Path
 from typing import Any
 
 
+def _process_umask() -> int:
+    # os.umask can only be read by setting it; done once at import, before any threads write.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+def default_permissions(path: Path, *, directory: bool = False) -> None:
+    """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain ``open`` would."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it onto ``target`` on success."""
@@ -23,6 +38,7 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    default_permissions(tmp)
     try:
         yield tmp
         os.replace(tmp, target)

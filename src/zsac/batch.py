@@ -1,0 +1,335 @@
+"""Batch work on many audio files with a fitted :class:`~zsac.ZeroShotClassifier`.
+
+Files are processed in chunks, so memory stays flat on long lists; a file that cannot be
+read is recorded with its reason and the rest go on. Each file is classified as a whole,
+by the mean of its segment embeddings (paper Section III-B), and optionally per window
+of consecutive segments (a timeline).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._atomic import atomic_path
+from .audio import EXAMPLE_FRAMES, SAMPLE_RATE, STFT_HOP_LENGTH
+from .errors import DataError
+
+__all__ = [
+    "SEGMENT_SECONDS",
+    "collect_audio_files",
+    "FileResult",
+    "ClassificationRun",
+    "classify_files",
+    "EmbeddingRun",
+    "embed_files",
+    "save_embeddings",
+    "format_results",
+    "OUTPUT_FORMATS",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Length of one VGGish segment (96 frames of 10 ms).
+SEGMENT_SECONDS = EXAMPLE_FRAMES * STFT_HOP_LENGTH / SAMPLE_RATE
+OUTPUT_FORMATS = ("table", "json", "csv")
+CSV_COLUMNS = ("file", "level", "start_s", "end_s", "rank", "class", "probability", "score")
+
+
+def collect_audio_files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given, and the audio files under any folder (recursively, sorted).
+
+    A path that does not exist is kept, so that it is reported as a failure with the rest.
+    """
+    from .datasets.folder import AUDIO_EXTENSIONS
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                logger.warning("no audio files under %s", path)
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+@dataclasses.dataclass
+class FileResult:
+    """The classification of one file.
+
+    Attributes
+    ----------
+    file : str
+    n_segments : int
+        0.96-s segments analysed; the file's span is ``n_segments * SEGMENT_SECONDS``.
+    top : list of (class, probability, score)
+        The best ``top_k`` classes of the whole file, best first.
+    timeline : list of (start_s, end_s, list of (class, probability, score))
+        Per window, when a timeline was asked for.
+    """
+
+    file: str
+    n_segments: int
+    top: list[tuple[str, float, float]]
+    timeline: list[tuple[float, float, list[tuple[str, float, float]]]]
+
+
+@dataclasses.dataclass
+class ClassificationRun:
+    """What :func:`classify_files` returns: results in input order, and the files that failed."""
+
+    classes: list[str]
+    results: list[FileResult]
+    failures: dict[str, str]
+
+
+def _ranked(
+    scores: np.ndarray, probabilities: np.ndarray, names: Sequence[str], top_k: int
+) -> list[list[tuple[str, float, float]]]:
+    # A stable sort on the negated scores keeps ties in class order, as argmax does.
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+    return [[(names[j], float(probabilities[i, j]), float(scores[i, j])) for j in row] for i, row in enumerate(order)]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def classify_files(
+    classifier: Any,
+    files: Sequence[str | os.PathLike[str]],
+    *,
+    classes: Any = None,
+    top_k: int = 3,
+    timeline: float | None = None,
+    chunk_size: int = 64,
+    progress: bool = True,
+) -> ClassificationRun:
+    """Classify audio files with a fitted classifier, skipping and recording unreadable ones.
+
+    Parameters
+    ----------
+    classifier : ZeroShotClassifier
+    files : sequence of paths
+    classes : class texts or None
+        Any names or descriptions; ``None`` is the classifier's training classes.
+    top_k : int
+        Classes reported per file (and per window), best first.
+    timeline : float or None
+        Also classify windows of this many seconds, rounded to whole 0.96-s segments
+        (at least one); the last window of a file may be shorter.
+    chunk_size : int
+        Files embedded together; bounds memory.
+    progress : bool
+
+    Returns
+    -------
+    ClassificationRun
+    """
+    from .acoustic.embedding import window_means
+
+    if top_k < 1:
+        raise DataError(f"top_k must be at least 1, got {top_k}")
+    window = None
+    if timeline is not None:
+        if not timeline > 0:
+            raise DataError(f"the timeline window must be a positive number of seconds, got {timeline}")
+        window = max(1, round(timeline / SEGMENT_SECONDS))
+    names, phi = classifier._class_matrix(classes)
+    top_k = min(top_k, len(names))
+    files = [Path(f) for f in files]
+    results: list[FileResult] = []
+    failures: dict[str, str] = {}
+    with tqdm(total=len(files), desc="classifying", unit="file", disable=not progress) as bar:
+        for chunk in _chunks(files, chunk_size):
+            batch = classifier.embed_segments(chunk, skip_errors=True)
+            failures.update(batch.failures)
+            if batch.segments:
+                clip = batch.clip_embeddings()
+                scores = classifier.bilinear_.decision_function(clip, phi)
+                ranked = _ranked(scores, _probabilities(classifier, scores), names, top_k)
+                for name, segments, top in zip(batch.names, batch.segments, ranked, strict=True):
+                    windows = []
+                    if window is not None:
+                        means, starts = window_means(segments, window)
+                        window_scores = classifier.bilinear_.decision_function(means, phi)
+                        ranked_windows = _ranked(window_scores, _probabilities(classifier, window_scores), names, top_k)
+                        for start, count, best in zip(
+                            starts, np.diff(np.append(starts, len(segments))), ranked_windows, strict=True
+                        ):
+                            windows.append(
+                                (float(start * SEGMENT_SECONDS), float((start + count) * SEGMENT_SECONDS), best)
+                            )
+                    results.append(FileResult(file=name, n_segments=len(segments), top=top, timeline=windows))
+            bar.update(len(chunk))
+    return ClassificationRun(classes=list(names), results=results, failures=failures)
+
+
+def _probabilities(classifier: Any, scores: np.ndarray) -> np.ndarray:
+    from .classifier import _softmax
+
+    return _softmax(scores, classifier.temperature)
+
+
+@dataclasses.dataclass
+class EmbeddingRun:
+    """What :func:`embed_files` returns.
+
+    Attributes
+    ----------
+    files : list of str
+        Files that succeeded, in input order.
+    embeddings : np.ndarray [shape=(n_files, acoustic_dim)], float32
+        Clip embeddings (means of segments).
+    segments : list of np.ndarray [shape=(n_segments_i, acoustic_dim)]
+    failures : dict of str to str
+    """
+
+    files: list[str]
+    embeddings: np.ndarray
+    segments: list[np.ndarray]
+    failures: dict[str, str]
+
+
+def embed_files(
+    classifier: Any, files: Sequence[str | os.PathLike[str]], *, chunk_size: int = 64, progress: bool = True
+) -> EmbeddingRun:
+    """Acoustic embeddings of audio files, skipping and recording unreadable ones."""
+    files = [Path(f) for f in files]
+    names: list[str] = []
+    segments: list[np.ndarray] = []
+    failures: dict[str, str] = {}
+    with tqdm(total=len(files), desc="embedding", unit="file", disable=not progress) as bar:
+        for chunk in _chunks(files, chunk_size):
+            batch = classifier.embed_segments(chunk, skip_errors=True)
+            names += batch.names
+            segments += batch.segments
+            failures.update(batch.failures)
+            bar.update(len(chunk))
+    from .acoustic.embedding import clip_means
+
+    dim = classifier.acoustic_dim_
+    flat = np.concatenate(segments) if segments else np.empty((0, dim), dtype=np.float32)
+    embeddings = clip_means(flat, [len(s) for s in segments])
+    return EmbeddingRun(files=names, embeddings=embeddings, segments=segments, failures=failures)
+
+
+def save_embeddings(run: EmbeddingRun, path: str | os.PathLike[str], *, with_segments: bool = False) -> Path:
+    """Write embeddings as ``.npz`` (no pickle: ``np.load(path, allow_pickle=False)`` reads it).
+
+    Arrays: ``embeddings`` [shape=(n_files, dim)], ``files`` (str); with ``with_segments``
+    also ``segment_embeddings`` [shape=(n_segments, dim)] and ``segment_counts`` [shape=(n_files,)].
+    """
+    path = Path(path)
+    arrays = {"embeddings": run.embeddings, "files": np.array(run.files, dtype=str)}
+    if with_segments:
+        dim = run.embeddings.shape[1] if run.embeddings.ndim == 2 else 0
+        arrays["segment_embeddings"] = np.concatenate(run.segments) if run.segments else np.empty((0, dim))
+        arrays["segment_counts"] = np.array([len(s) for s in run.segments], dtype=np.int64)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    return path
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _rows(run: ClassificationRun) -> list[dict[str, Any]]:
+    rows = []
+    for result in run.results:
+        span = result.n_segments * SEGMENT_SECONDS
+        levels = [("file", 0.0, span, result.top)] + [("window", *window) for window in result.timeline]
+        for level, start, end, ranked in levels:
+            for rank, (name, probability, score) in enumerate(ranked, start=1):
+                rows.append(
+                    {
+                        "file": result.file,
+                        "level": level,
+                        "start_s": round(start, 2),
+                        "end_s": round(end, 2),
+                        "rank": rank,
+                        "class": name,
+                        "probability": round(probability, 4),
+                        "score": round(score, 4),
+                    }
+                )
+    return rows
+
+
+def _as_json(run: ClassificationRun) -> str:
+    def entries(ranked):
+        return [{"class": n, "probability": round(p, 4), "score": round(s, 4)} for n, p, s in ranked]
+
+    files = []
+    for result in run.results:
+        item: dict[str, Any] = {
+            "file": result.file,
+            "duration_s": round(result.n_segments * SEGMENT_SECONDS, 2),
+            "predictions": entries(result.top),
+        }
+        if result.timeline:
+            item["timeline"] = [
+                {"start_s": round(a, 2), "end_s": round(b, 2), "predictions": entries(r)} for a, b, r in result.timeline
+            ]
+        files.append(item)
+    return json.dumps({"classes": run.classes, "files": files, "failures": run.failures}, indent=2) + "\n"
+
+
+def _as_csv(run: ClassificationRun) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(_rows(run))
+    return buffer.getvalue()
+
+
+def _as_table(run: ClassificationRun) -> str:
+    header = ("file", "time (s)", "rank", "class", "probability")
+    lines = []
+    for row in _rows(run):
+        time_span = "all" if row["level"] == "file" else f"{row['start_s']:.2f}-{row['end_s']:.2f}"
+        lines.append((row["file"], time_span, str(row["rank"]), row["class"], f"{row['probability']:.3f}"))
+    if not lines:
+        return "no file could be classified\n"
+    widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
+
+    def fmt(cells):
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    out = [fmt(header), fmt(tuple("-" * w for w in widths))]
+    previous = ("", "")
+    for line in lines:
+        # Name a file and a time span once, on their first row.
+        shown = (
+            line[0] if line[0] != previous[0] else "",
+            line[1] if line[:2] != previous else "",
+            *line[2:],
+        )
+        previous = line[:2]
+        out.append(fmt(shown))
+    return "\n".join(out) + "\n"
+
+
+def format_results(run: ClassificationRun, fmt: str) -> str:
+    """The run as text: ``table`` (aligned columns), ``json`` or ``csv`` (one row per class and level)."""
+    if fmt == "table":
+        return _as_table(run)
+    if fmt == "json":
+        return _as_json(run)
+    if fmt == "csv":
+        return _as_csv(run)
+    raise DataError(f"unknown output format {fmt!r}; choose from {OUTPUT_FORMATS}")
