@@ -38,9 +38,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    default_permissions(tmp)
     try:
         yield tmp
+        # After the write: some writers (safetensors) recreate the file with mode 0600.
+        default_permissions(tmp)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
