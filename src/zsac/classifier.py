@@ -715,10 +715,19 @@ class ZeroShotClassifier:
                 self.class_embeddings_[list(held_out)],
                 estimator=self._bilinear(grid[0]),
                 grid=grid,
+                warn_on_ties=False,
             )
             for lam, top1 in selection.validation_top1.items():
                 totals[lam] += top1 / len(folds)
         best = max(grid, key=lambda lam: (totals[lam], lam))
+        if len(grid) > 1 and len(set(totals.values())) == 1:
+            logger.warning(
+                "every λ in %s gave the same held-out-class Top-1 (%.4f), so λ=%g is an arbitrary choice; "
+                "more training classes or clips would tell them apart",
+                grid,
+                totals[best],
+                best,
+            )
         logger.info("λ=%g chosen by held-out-class Top-1 %s", best, {k: round(v, 4) for k, v in totals.items()})
         return best, totals
 

@@ -52,6 +52,7 @@ def select_lambda(
     grid: Sequence[float] = PAPER_LAMBDA_GRID,
     refit: bool = False,
     progress: bool = False,
+    warn_on_ties: bool = True,
 ) -> LambdaSelection:
     """Fit one model per λ on the training classes and keep the best on the validation classes.
 
@@ -76,6 +77,9 @@ def select_lambda(
     refit : bool
         Refit the chosen λ on the training and validation classes together (their clips
         and class embeddings stacked), so the final model sees every seen class.
+    warn_on_ties : bool
+        Log a warning when every λ gives the same validation Top-1. Callers that combine
+        several selections (class-split cross-validation) judge ties on the combination instead.
     """
     grid = [float(lam) for lam in grid]
     if not grid or any(not lam >= 0 for lam in grid) or len(set(grid)) != len(grid):
@@ -91,7 +95,7 @@ def select_lambda(
         models[lam] = model
         logger.info("λ=%g: validation Top-1 %.4f (%d iterations)", lam, validation_top1[lam], model.n_iter_)
     best = max(grid, key=lambda lam: (validation_top1[lam], lam))
-    if len(grid) > 1 and len(set(validation_top1.values())) == 1:
+    if warn_on_ties and len(grid) > 1 and len(set(validation_top1.values())) == 1:
         logger.warning(
             "every λ in %s gave validation Top-1 %.4f, so the choice of λ=%g is arbitrary; the models may be "
             "undertrained (raise max_iter or the learning rate)",
