@@ -91,8 +91,9 @@ def as_class_infos(classes: Any, *, what: str = "classes") -> list:
     Parameters
     ----------
     classes : sequence of str, mapping of str to str or None, or sequence of ClassInfo
-        A plain string is the class's name; it is also its description, so that sentence
-        parts (SSE, BSE, ...) work on names alone. A mapping gives each name its description.
+        A plain string is the class's name; its label (the name with underscores read as
+        spaces) also stands in for its description, so that sentence parts (SSE, BSE, ...)
+        work on names alone. A mapping gives each name its description.
     what : str
         How errors name the list.
 
@@ -118,7 +119,9 @@ def as_class_infos(classes: Any, *, what: str = "classes") -> list:
             if isinstance(entry, ClassInfo):
                 items.append(entry)
             elif isinstance(entry, str):
-                items.append(ClassInfo(name=entry.strip(), description=entry))
+                # The description, when a spec needs one, is the label (see _with_fallback_descriptions),
+                # exactly as for a training class given by name only.
+                items.append(ClassInfo(name=entry.strip()))
             else:
                 raise DataError(
                     f"{what}: expected class texts (str) or ClassInfo, got {type(entry).__name__} {entry!r}"
@@ -445,10 +448,8 @@ class ZeroShotClassifier:
                 skip_errors=skip_errors,
                 progress=self.progress and len(paths) > 1,
             )
-            position = {}
-            for i, path in enumerate(paths):
-                position.setdefault(path, i)
-            kept = [position[path] for path in extracted.paths]
+            # Successes come back in input order; a failed path fails at each of its positions.
+            kept = [i for i, path in enumerate(paths) if os.fspath(path) not in extracted.failures]
             return extracted.examples, kept, [os.fspath(p) for p in extracted.paths], extracted.failures
         if isinstance(X, np.ndarray) and X.ndim <= 2:
             waveforms = [X] if X.ndim == 1 else list(X)
@@ -582,6 +583,8 @@ class ZeroShotClassifier:
         from .semantic import ClassInfo
 
         self._check_params()
+        if isinstance(y, (str, bytes)):
+            raise DataError(f"y must hold one class name per clip, not the single string {y!r}")
         labels = [str(label) for label in y]
         kind = self._input_kind(X, sample_rate)
         n_inputs = len(X) if kind != "embeddings" else np.asarray(X).shape[0]
@@ -774,15 +777,23 @@ class ZeroShotClassifier:
     def score(self, X: Any, y: Sequence[str], *, classes: Any = None, sample_rate: int | None = None) -> float:
         """Top-1 accuracy against the class names ``y``.
 
-        ``classes=None`` classifies among the distinct classes of ``y``, named by themselves.
+        ``classes=None`` classifies among the distinct classes of ``y``: with the texts they
+        were fitted with when all are training classes, else named by themselves.
         """
+        self._check_fitted()
+        if isinstance(y, (str, bytes)):
+            raise DataError(f"y must hold one class name per clip, not the single string {y!r}")
         labels = np.asarray([str(label) for label in y])
-        if classes is None:
-            classes = sorted(set(labels.tolist()))
-        predicted = self.predict(X, classes=classes, sample_rate=sample_rate)
-        if len(predicted) != len(labels):
-            raise DataError(f"X has {len(predicted)} clips but y has {len(labels)} labels")
-        return float(np.mean(predicted == labels))
+        if classes is None and set(labels.tolist()) <= set(self.classes_.tolist()):
+            # Training classes keep the texts (descriptions) they were fitted with.
+            names = sorted(set(labels.tolist()))
+            phi = self.class_embeddings_[np.searchsorted(self.classes_, names)]
+        else:
+            names, phi = self._class_matrix(classes if classes is not None else sorted(set(labels.tolist())))
+        scores = self.bilinear_.decision_function(self.transform(X, sample_rate=sample_rate), phi)
+        if scores.shape[0] != len(labels):
+            raise DataError(f"X has {scores.shape[0]} clips but y has {len(labels)} labels")
+        return float(np.mean(np.asarray(names)[np.argmax(scores, axis=1)] == labels))
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -861,6 +872,9 @@ class ZeroShotClassifier:
         from .compatibility import load_bilinear
         from .semantic import ClassInfo
 
+        unknown = sorted(set(overrides) - set(_PARAMS))
+        if unknown:
+            raise ConfigError(f"unknown ZeroShotClassifier parameter(s) {unknown}; known: {list(_PARAMS)}")
         directory = Path(directory)
         config_path = directory / MODEL_FILE
         try:
