@@ -15,9 +15,7 @@ the classifier never heard (eq. 5).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -33,6 +31,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import default_permissions, write_json_atomic
+from ._params import EstimatorParams
 from .errors import CheckpointError, ConfigError, DataError
 
 __all__ = ["ZeroShotClassifier", "SegmentBatch", "as_class_infos", "MODEL_FILE"]
@@ -165,7 +164,7 @@ def _cpu_supports_bf16() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-class ZeroShotClassifier:
+class ZeroShotClassifier(EstimatorParams):
     """Zero-shot audio classifier: VGGish + semantic class embeddings + bilinear WARP model.
 
     ``fit`` learns from clips of training classes; ``predict`` and friends take
@@ -305,24 +304,6 @@ class ZeroShotClassifier:
         self.seed = seed
         self.progress = progress
 
-    # -- scikit-learn conventions ----------------------------------------------------------
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters, as scikit-learn estimators report them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
-    def set_params(self, **params: Any) -> ZeroShotClassifier:
-        unknown = sorted(set(params) - set(_PARAMS))
-        if unknown:
-            raise ConfigError(f"unknown ZeroShotClassifier parameter(s) {unknown}; known: {list(_PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if not _same(v, _DEFAULTS[k])}
-        return f"ZeroShotClassifier({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
-
     def _check_params(self) -> tuple[str, ...]:
         from .compatibility import SOLVERS
         from .semantic import parse_spec
@@ -408,16 +389,19 @@ class ZeroShotClassifier:
     # -- the acoustic side -----------------------------------------------------------------
 
     @staticmethod
-    def _input_kind(X: Any, sample_rate: int | None) -> str:
-        if sample_rate is not None:
-            return "waveforms"
+    def _input_kind(X: Any, sample_rate: int | None) -> tuple[str, Any]:
+        """What ``X`` holds, and ``X`` itself with any iterator turned into a list."""
         if isinstance(X, (str, os.PathLike)):
             raise DataError(f"X must be a list of audio files, not the single path {os.fspath(X)!r}")
+        if not hasattr(X, "ndim"):
+            X = list(X)
+        if sample_rate is not None:
+            return "waveforms", X
         if hasattr(X, "ndim") and X.ndim == 2 and np.issubdtype(np.asarray(X).dtype, np.number):
-            return "embeddings"
-        items = list(X) if not isinstance(X, np.ndarray) else [X]
+            return "embeddings", X
+        items = [X] if hasattr(X, "ndim") else X
         if items and all(isinstance(item, (str, os.PathLike)) for item in items):
-            return "paths"
+            return "paths", X
         if items and all(isinstance(item, np.ndarray) for item in items):
             raise DataError("X looks like waveforms: pass their sample_rate= as well")
         raise DataError(
@@ -509,7 +493,7 @@ class ZeroShotClassifier:
         SegmentBatch
         """
         self._check_fitted()
-        kind = self._input_kind(X, sample_rate)
+        kind, X = self._input_kind(X, sample_rate)
         if kind == "embeddings":
             raise DataError("embed_segments needs audio, not precomputed embeddings")
         if self.acoustic_model_ is None:
@@ -534,9 +518,13 @@ class ZeroShotClassifier:
         np.ndarray [shape=(n_clips, acoustic_dim)], float32
         """
         self._check_fitted()
-        if self._input_kind(X, sample_rate) == "embeddings":
+        kind, X = self._input_kind(X, sample_rate)
+        if kind == "embeddings":
             return self._check_embeddings(X)
-        return self.embed_segments(X, sample_rate=sample_rate).clip_embeddings()
+        batch = self.embed_segments(X, sample_rate=sample_rate)
+        if not batch.segments:
+            return np.empty((0, self.acoustic_dim_), dtype=np.float32)
+        return batch.clip_embeddings()
 
     def _check_embeddings(self, X: Any) -> np.ndarray:
         embeddings = np.asarray(X, dtype=np.float32)
@@ -586,7 +574,8 @@ class ZeroShotClassifier:
         if isinstance(y, (str, bytes)):
             raise DataError(f"y must hold one class name per clip, not the single string {y!r}")
         labels = [str(label) for label in y]
-        kind = self._input_kind(X, sample_rate)
+        kind, X = self._input_kind(X, sample_rate)
+        self._semantic_embedder = None  # text-model parameters may have changed since the last fit
         n_inputs = len(X) if kind != "embeddings" else np.asarray(X).shape[0]
         if n_inputs != len(labels):
             raise DataError(f"X has {n_inputs} clips but y has {len(labels)} labels")
@@ -872,9 +861,7 @@ class ZeroShotClassifier:
         from .compatibility import load_bilinear
         from .semantic import ClassInfo
 
-        unknown = sorted(set(overrides) - set(_PARAMS))
-        if unknown:
-            raise ConfigError(f"unknown ZeroShotClassifier parameter(s) {unknown}; known: {list(_PARAMS)}")
+        cls.check_param_names(overrides)
         directory = Path(directory)
         config_path = directory / MODEL_FILE
         try:
@@ -978,17 +965,3 @@ def _replace_directory(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, target)
-
-
-def _same(a: Any, b: Any) -> bool:
-    with contextlib.suppress(Exception):
-        return bool(a == b)
-    return False
-
-
-_DEFAULTS = {
-    name: parameter.default
-    for name, parameter in inspect.signature(ZeroShotClassifier.__init__).parameters.items()
-    if name != "self"
-}
-_PARAMS = tuple(_DEFAULTS)

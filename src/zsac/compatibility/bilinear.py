@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import numbers
@@ -18,6 +17,7 @@ from safetensors.numpy import load_file, save_file
 from .. import __version__
 from .._atomic import atomic_path, write_json_atomic
 from .._device import resolve_device
+from .._params import EstimatorParams
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import top1_accuracy
 from .solvers import FULL_BATCH_METHODS, fit_full_batch, fit_sgd
@@ -31,7 +31,7 @@ CONFIG_FILE = "bilinear.json"
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class Bilinear:
+class Bilinear(EstimatorParams):
     """Zero-shot classifier by bilinear compatibility, trained with the WARP loss (eq. 9).
 
     Classes are given as embeddings at every call, so the classes predicted can differ from
@@ -109,22 +109,6 @@ class Bilinear:
         self.dtype = dtype
         self.seed = seed
         self.progress = progress
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's parameters, as scikit-learn estimators report them."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
-    def set_params(self, **params: Any) -> Bilinear:
-        unknown = sorted(set(params) - set(_PARAMS))
-        if unknown:
-            raise ConfigError(f"unknown Bilinear parameter(s) {unknown}; known: {list(_PARAMS)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != _DEFAULTS[k]}
-        return f"Bilinear({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     def _check_params(self) -> None:
         if self.solver not in SOLVERS:
@@ -219,14 +203,6 @@ class Bilinear:
     def score(self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray) -> float:
         """Top-1 accuracy of :meth:`predict` against ``labels`` (rows of ``class_embeddings``)."""
         return top1_accuracy(self.decision_function(acoustic_embeddings, class_embeddings), labels)
-
-
-_DEFAULTS = {
-    name: parameter.default
-    for name, parameter in inspect.signature(Bilinear.__init__).parameters.items()
-    if name != "self"
-}
-_PARAMS = tuple(_DEFAULTS)
 
 
 def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
