@@ -152,10 +152,9 @@ def _with_fallback_descriptions(classes: list, parts: Sequence[str]) -> list:
 
 
 def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    shifted = scores / temperature
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    from scipy.special import softmax
+
+    return softmax(scores / temperature, axis=1)
 
 
 def _cpu_supports_bf16() -> bool:
