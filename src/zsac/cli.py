@@ -27,20 +27,21 @@ __all__ = [
 
 
 def _dataset_clips(data: Path, classes: Sequence[str] | None, exclude_classes: Sequence[str] | None):
-    """Clips of an ESC-50 root (meta/esc50.csv) or of a folder with one subfolder per class."""
+    """Clips of an ESC-50 root (meta/esc50.csv) or of a folder with one subfolder per class,
+    restricted to ``classes`` (each must be present) and without ``exclude_classes``; and
+    every class the dataset holds."""
     from .datasets import esc50_clips, folder_clips
 
     clips = esc50_clips(data) if (data / "meta" / "esc50.csv").is_file() else folder_clips(data)
     present = sorted({clip.label for clip in clips})
-    for option, names in (("--classes", classes), ("--exclude-classes", exclude_classes)):
-        absent = sorted(set(names or ()) - set(present))
-        if absent:
-            raise DataError(f"{option}: classes {absent} are not in {data} (present: {present})")
     if classes:
+        absent = sorted(set(classes) - set(present))
+        if absent:
+            raise DataError(f"classes {absent} are not in {data} (present: {present})")
         clips = [clip for clip in clips if clip.label in set(classes)]
     if exclude_classes:
         clips = [clip for clip in clips if clip.label not in set(exclude_classes)]
-    return clips
+    return clips, present
 
 
 def run_train(
@@ -74,7 +75,10 @@ def run_train(
     from .semantic import esc50_class_info, read_class_file
 
     data, out = Path(data), Path(out)
-    clips = _dataset_clips(data, classes, exclude_classes)
+    clips, present = _dataset_clips(data, classes, exclude_classes)
+    unknown = sorted(set(exclude_classes or ()) - set(present))
+    if unknown:
+        raise DataError(f"--exclude-classes: classes {unknown} are not in {data} (present: {present})")
     names = sorted({clip.label for clip in clips})
     if classes_file is None and (data / "classes.csv").is_file():
         classes_file = data / "classes.csv"
@@ -213,19 +217,9 @@ def run_train_acoustic(
     """
     # Imported here so that `zsac --help` and `--version` do not pay for importing torch.
     from .acoustic.training import train_vggish
-    from .datasets import esc50_clips, folder_clips
     from .features import FeatureCache, extract_examples
 
-    data = Path(data)
-    clips = esc50_clips(data) if (data / "meta" / "esc50.csv").is_file() else folder_clips(data)
-    present = sorted({clip.label for clip in clips})
-    if classes:
-        absent = sorted(set(classes) - set(present))
-        if absent:
-            raise DataError(f"classes {absent} are not in {data} (present: {present})")
-        clips = [clip for clip in clips if clip.label in set(classes)]
-    if exclude_classes:
-        clips = [clip for clip in clips if clip.label not in set(exclude_classes)]
+    clips, _ = _dataset_clips(Path(data), classes, exclude_classes)
     cache = FeatureCache(cache_dir) if use_cache else None
     extracted = extract_examples(
         [clip.path for clip in clips], cache=cache, pad_short=pad_short, skip_errors=True, progress=progress
