@@ -1,0 +1,79 @@
+"""VGGish training settings: one home for each default, its allowed values and its help.
+
+:class:`VGGishConfig` is the paper's recipe (Sections III-B, V-B2): Adam at 1e-4, batches
+of 64, at most 100 epochs with early stopping after 5 without a validation gain, and a
+seeded class-stratified 80/20 split of segments. AudioSet's recipe differs only in its
+75/25 split of clips (``zsac.reproduce.audioset.AUDIOSET_VGGISH``). Everything that
+trains VGGish (:func:`~zsac.acoustic.train_vggish`, :class:`~zsac.ZeroShotClassifier`,
+``zsac reproduce`` and the ``zsac train`` / ``train-acoustic`` commands) takes its
+defaults from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+from .._settings import setting
+from ..errors import ConfigError
+
+__all__ = ["VGGishConfig", "SPLIT_UNITS", "VGGISH_CONV_CHANNELS", "VGGISH_FC_UNITS"]
+
+#: VGG configuration A's widths, as VGGish has them (Hershey et al. 2017).
+VGGISH_CONV_CHANNELS = (64, 128, 256, 512)
+VGGISH_FC_UNITS = 4096
+#: Units of the stratified validation split: the paper splits ESC-50's segments and AudioSet's clips.
+SPLIT_UNITS = ("segment", "clip")
+
+
+@dataclasses.dataclass(frozen=True)
+class VGGishConfig:
+    """How VGGish is trained from scratch on the training classes.
+
+    ``VGGishConfig(max_epochs=30)`` changes one setting; ``dataclasses.replace(config, ...)``
+    another. Invalid values raise :class:`~zsac.ConfigError` at construction.
+    """
+
+    # Smaller widths give a network that trains on a CPU in seconds, which is not the paper's model.
+    conv_channels: tuple[int, ...] = setting(
+        VGGISH_CONV_CHANNELS, "VGGish convolution widths, one per group (VGGish's)", parse=int, nargs=4, metavar="C"
+    )
+    fc_units: int = setting(VGGISH_FC_UNITS, "VGGish fully connected width (VGGish's)", parse=int)
+    # Early stopping ends training long before 100 epochs on ESC-50-sized data.
+    max_epochs: int = setting(100, "VGGish: most epochs", parse=int)
+    patience: int = setting(5, "VGGish: epochs without a validation gain before stopping", parse=int)
+    batch_size: int = setting(64, "VGGish batch size", parse=int)
+    learning_rate: float = setting(1e-4, "VGGish Adam learning rate (the paper's)", parse=float, aliases=("--lr",))
+    validation_fraction: float = setting(
+        0.2, "VGGish: validation share of each class", parse=float, aliases=("--val-fraction",)
+    )
+    split_unit: str = setting(
+        "segment",
+        "unit of VGGish's stratified validation split: segment (the paper's ESC-50) or clip (its AudioSet)",
+        choices=SPLIT_UNITS,
+    )
+
+    def __post_init__(self) -> None:
+        # Accept any sequence (a list from JSON or the command line); store a tuple so the config stays hashable.
+        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
+        if len(self.conv_channels) != 4 or min(self.conv_channels) < 1:
+            raise ConfigError(f"VGGishConfig: conv_channels must be 4 positive ints, got {self.conv_channels}")
+        for name in ("fc_units", "max_epochs", "patience", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"VGGishConfig: {name} must be a whole number >= 1, got {value!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < math.inf):
+            raise ConfigError(f"VGGishConfig: learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
+            raise ConfigError(f"VGGishConfig: validation_fraction must lie in (0, 1), got {self.validation_fraction!r}")
+        if self.split_unit not in SPLIT_UNITS:
+            raise ConfigError(f"VGGishConfig: split_unit must be one of {list(SPLIT_UNITS)}, got {self.split_unit!r}")
+
+    def model_options(self) -> dict[str, Any]:
+        """The :class:`~zsac.acoustic.VGGish` constructor arguments these settings fix."""
+        return {"conv_channels": self.conv_channels, "fc_units": self.fc_units}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (lists for tuples)."""
+        return {**dataclasses.asdict(self), "conv_channels": list(self.conv_channels)}
