@@ -1,18 +1,28 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename.
+"""Atomic writes: of a file, and of a whole folder.
 
-A crash or a full disk never leaves a half-written file under the final name,
-because ``os.replace`` within one directory is atomic on POSIX and Windows.
+A file is written to a temporary name beside its target, then renamed; a folder is
+built in a staging folder beside its target, then swapped into place. A crash or a full
+disk never leaves a half-written file or folder under the final name, because
+``os.replace`` within one directory is atomic on POSIX and Windows. Model folders
+(:mod:`zsac.checkpoint`) and downloaded datasets (:mod:`zsac.datasets.download`) share the
+folder swap.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .errors import DataError
+
+logger = logging.getLogger(__name__)
 
 
 def _process_umask() -> int:
@@ -52,3 +62,50 @@ def write_json_atomic(target: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def replace_directory(staging: Path, target: Path, *, replaceable: Callable[[Path], bool] | None = None) -> None:
+    """Move a finished folder onto ``target``; an existing ``target`` is swapped out, then removed.
+
+    Parameters
+    ----------
+    staging : Path
+        The finished folder, in the same parent folder as ``target``.
+    target : Path
+    replaceable : callable or None
+        Asked about an existing, non-empty ``target``; when it says no, nothing is moved and
+        :class:`~zsac.DataError` is raised, so a folder of something else is never overwritten.
+    """
+    staging, target = Path(staging), Path(target)
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    if replaceable is not None and any(target.iterdir()) and not replaceable(target):
+        raise DataError(f"{target} exists and is not what this command writes; refusing to overwrite it")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_directory(
+    target: str | os.PathLike[str], *, replaceable: Callable[[Path], bool] | None = None
+) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``target``; on success it replaces ``target`` whole.
+
+    On an error the staging folder is removed and ``target`` is left as it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    default_permissions(staging, directory=True)
+    try:
+        yield staging
+        replace_directory(staging, target, replaceable=replaceable)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

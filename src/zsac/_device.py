@@ -1,4 +1,4 @@
-"""Device and precision choices shared by training and inference."""
+"""Device and precision choices shared by training and inference (torch-bound: imported where torch runs)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import contextlib
 import torch
 
 from .errors import ConfigError
+
+__all__ = ["resolve_device", "resolve_precision", "autocast", "cpu_supports_bf16"]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -32,3 +34,8 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU runs bf16 matrix products natively (oneDNN), so bf16 inference pays off."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())

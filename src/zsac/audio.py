@@ -1,13 +1,13 @@
-"""Audio loading and the VGGish log-mel front end, in numpy and in torch.
+"""Audio loading and the VGGish log-mel front end.
 
 The front end follows Google's VGGish input pipeline, which the paper uses
 (Section III-B): 16 kHz mono; 25-ms periodic-Hann frames every 10 ms; the
 magnitude of a 512-point rFFT; 64 HTK-mel bands between 125 and 7500 Hz;
 ``log(mel + 0.01)``; non-overlapping examples of 96 frames (0.96 s).
 
-The numpy functions serve single clips (and are the reference); the torch
-functions take batches on any device and give the same numbers, so training
-can compute features on the GPU.
+It runs in numpy and scipy on the CPU, once per file; features are cached on disk
+(:mod:`zsac.features`). zsac 0.1 also had a torch copy of it that no code path used;
+it was removed, so that reading audio never loads torch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 import scipy.fft
 import soundfile as sf
 import soxr
-import torch
 
 from .errors import AudioError
 
@@ -39,9 +38,6 @@ __all__ = [
     "log_mel_spectrogram",
     "waveform_to_examples",
     "file_to_examples",
-    "log_mel_spectrogram_torch",
-    "waveform_to_examples_torch",
-    "LogMelSpectrogram",
 ]
 
 logger = logging.getLogger(__name__)
@@ -285,73 +281,3 @@ def file_to_examples(
         return waveform_to_examples(waveform, sample_rate, dtype=dtype, pad_short=pad_short)
     except AudioError as exc:
         raise AudioError(f"{os.fspath(path)!r}: {exc}") from exc
-
-
-# --------------------------------------------------------------------------- torch
-
-
-def log_mel_spectrogram_torch(
-    waveforms_16k: torch.Tensor, *, window: torch.Tensor, mel_matrix: torch.Tensor
-) -> torch.Tensor:
-    """Batched VGGish log-mel spectrogram; the same numbers as :func:`log_mel_spectrogram`.
-
-    Parameters
-    ----------
-    waveforms_16k : torch.Tensor [shape=(..., n_samples)]
-        Equal-length 16-kHz mono waveforms, at least 400 samples long.
-    window : torch.Tensor [shape=(400,)]
-        Periodic Hann window, see :func:`periodic_hann`.
-    mel_matrix : torch.Tensor [shape=(257, 64)]
-        See :func:`mel_filterbank`.
-
-    Returns
-    -------
-    torch.Tensor [shape=(..., n_frames, 64)]
-    """
-    if waveforms_16k.shape[-1] < STFT_WINDOW_LENGTH:
-        raise AudioError(f"waveforms need at least {STFT_WINDOW_LENGTH} samples, got {waveforms_16k.shape[-1]}")
-    frames = waveforms_16k.unfold(-1, STFT_WINDOW_LENGTH, STFT_HOP_LENGTH)
-    magnitude = torch.fft.rfft(frames * window, n=FFT_LENGTH, dim=-1).abs()
-    return torch.log(magnitude @ mel_matrix + LOG_OFFSET)
-
-
-def waveform_to_examples_torch(
-    waveforms_16k: torch.Tensor, *, window: torch.Tensor, mel_matrix: torch.Tensor
-) -> torch.Tensor:
-    """Batched :func:`waveform_to_examples` for equal-length 16-kHz mono waveforms.
-
-    Returns
-    -------
-    torch.Tensor [shape=(..., n_examples, 96, 64)]
-    """
-    if waveforms_16k.shape[-1] < MIN_EXAMPLE_SAMPLES:
-        raise AudioError(
-            f"waveforms of {waveforms_16k.shape[-1]} samples are shorter than one example ({MIN_EXAMPLE_SAMPLES})"
-        )
-    log_mel = log_mel_spectrogram_torch(waveforms_16k, window=window, mel_matrix=mel_matrix)
-    n_examples = log_mel.shape[-2] // EXAMPLE_FRAMES
-    kept = log_mel[..., : n_examples * EXAMPLE_FRAMES, :]
-    return kept.reshape(*kept.shape[:-2], n_examples, EXAMPLE_FRAMES, NUM_MEL_BANDS)
-
-
-class LogMelSpectrogram(torch.nn.Module):
-    """The VGGish front end as a module; the window and mel weights are buffers.
-
-    ``forward`` maps 16-kHz waveforms [..., n_samples] to examples [..., n_examples, 96, 64]
-    and computes in the waveforms' dtype. The buffers are built in float64 and cast per
-    call, so float64 input gets float64 constants. Move the module with ``.to(device)``.
-    """
-
-    window: torch.Tensor
-    mel_matrix: torch.Tensor
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("window", torch.from_numpy(periodic_hann(STFT_WINDOW_LENGTH)), persistent=False)
-        self.register_buffer("mel_matrix", torch.from_numpy(np.array(mel_filterbank())), persistent=False)
-
-    def forward(self, waveforms_16k: torch.Tensor) -> torch.Tensor:
-        dtype = waveforms_16k.dtype
-        return waveform_to_examples_torch(
-            waveforms_16k, window=self.window.to(dtype), mel_matrix=self.mel_matrix.to(dtype)
-        )

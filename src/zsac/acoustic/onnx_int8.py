@@ -3,7 +3,8 @@
 :func:`quantize_vggish_int8` exports ``VGGish.embed`` (not the classification head) to ONNX,
 quantises it statically in the QDQ format (uint8 activations, int8 per-channel weights,
 MinMax calibration on log-mel examples) and checks the int8 embeddings against torch fp32
-before it writes the file. :class:`Int8Session` runs the written file with ONNX Runtime.
+before it writes the file. :class:`~zsac.acoustic.int8_session.Int8Session` runs the written
+file with ONNX Runtime (it lives in its own module, which needs neither torch nor onnx).
 
 The network in the file takes log-mel examples ``examples`` [shape=(batch, 1, 96, 64)],
 float32, with a dynamic batch axis, and returns ``embeddings`` [shape=(batch, embedding_size)],
@@ -21,6 +22,7 @@ and their absence raises :class:`~zsac.errors.ConfigError` with the ``pip instal
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
 import shutil
@@ -36,21 +38,26 @@ from torch import nn
 
 from .._atomic import atomic_path
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
-from ..errors import CheckpointError, ConfigError, DataError
+from ..errors import ConfigError, DataError
 from .embedding import segment_embeddings
+from .int8_session import (
+    INPUT_NAME,
+    INSTALL_HINT,
+    INT8_FILE,
+    OUTPUT_NAME,
+    Int8Session,
+    as_examples,
+    import_onnxruntime,
+    int8_available,  # noqa: F401  (re-exported: the int8 back end's public names live here too)
+)
 from .vggish import VGGish
 
 __all__ = ["INT8_FILE", "QuantizationReport", "quantize_vggish_int8", "Int8Session", "int8_available"]
 
 logger = logging.getLogger(__name__)
 
-INT8_FILE = "vggish.int8.onnx"
-
-INPUT_NAME = "examples"
-OUTPUT_NAME = "embeddings"
 OPSET = 17
 _CALIBRATION_BATCH = 32
-_INSTALL_HINT = "pip install onnxruntime onnx"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,15 +93,6 @@ class QuantizationReport:
     passed: bool
     calibration_indices: tuple[int, ...] = dataclasses.field(repr=False)
     check_indices: tuple[int, ...] = dataclasses.field(repr=False)
-
-
-def int8_available() -> bool:
-    """Whether ``onnxruntime`` and ``onnx`` can be imported (so the int8 back end can run)."""
-    try:
-        _import_onnx()
-    except ConfigError:
-        return False
-    return True
 
 
 def quantize_vggish_int8(
@@ -144,10 +142,8 @@ def quantize_vggish_int8(
     DataError
         ``calibration_examples`` has the wrong shape, no rows, or non-finite values.
     """
-    _import_onnx()
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quant_pre_process, quantize_static
-
-    examples = _as_examples(calibration_examples, what="calibration_examples")
+    quantization = _import_quantization()
+    examples = as_examples(calibration_examples, what="calibration_examples")
     if examples.shape[0] == 0:
         raise DataError("calibration_examples holds no segments; quantisation needs at least one")
     if not np.isfinite(examples).all():
@@ -169,17 +165,17 @@ def quantize_vggish_int8(
     with tempfile.TemporaryDirectory(prefix="zsac-int8-") as tmp:
         fp32_path, prep_path, int8_path = (Path(tmp) / name for name in ("fp32.onnx", "prep.onnx", "int8.onnx"))
         _export_embedding(model, fp32_path, device=device)
-        quant_pre_process(str(fp32_path), str(prep_path))
-        quantize_static(
+        quantization.quant_pre_process(str(fp32_path), str(prep_path))
+        quantization.quantize_static(
             str(prep_path),
             str(int8_path),
-            _calibration_reader(calibration),
-            quant_format=QuantFormat.QDQ,
+            _calibration_reader(calibration, quantization),
+            quant_format=quantization.QuantFormat.QDQ,
             per_channel=True,
             reduce_range=False,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
+            activation_type=quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8,
+            calibrate_method=quantization.CalibrationMethod.MinMax,
         )
         int8 = Int8Session(int8_path).embed(check)
         fp32 = segment_embeddings(model, check, device=device, precision="fp32")
@@ -198,10 +194,12 @@ def quantize_vggish_int8(
         calibration_indices=tuple(int(i) for i in calibration_idx),
         check_indices=tuple(int(i) for i in check_idx),
     )
+    # The file may be a temporary one (a classifier keeps the bytes until it is saved), so the
+    # messages are about the network's agreement with fp32; the path goes to the debug log.
+    logger.debug("wrote the int8 VGGish to %s", target)
     if report.passed:
         logger.info(
-            "int8 VGGish written to %s: min cosine %.4f, mean %.4f, relative error %.4f on %d segments",
-            target,
+            "int8 VGGish agrees with fp32: min cosine %.4f, mean %.4f, relative error %.4f on %d segments",
             min_cosine,
             mean_cosine,
             relative_error,
@@ -209,9 +207,8 @@ def quantize_vggish_int8(
         )
     else:
         logger.warning(
-            "int8 VGGish written to %s misses the tolerance: min cosine %.4f < %.4f (mean %.4f, relative error %.4f "
-            "on %d segments)",
-            target,
+            "the int8 VGGish misses the tolerance: min cosine %.4f < %.4f (mean %.4f, "
+            "relative error %.4f on %d segments)",
             min_cosine,
             tolerance,
             mean_cosine,
@@ -219,99 +216,6 @@ def quantize_vggish_int8(
             report.n_check,
         )
     return report
-
-
-class Int8Session:
-    """An ONNX Runtime session of a quantised VGGish embedding network.
-
-    Parameters
-    ----------
-    path : str, os.PathLike or bytes
-        A file written by :func:`quantize_vggish_int8`; a directory means ``path / INT8_FILE``;
-        bytes are the file's content.
-    threads : int or None
-        ONNX Runtime's intra-op threads; ``None`` keeps its default (one per physical core).
-
-    Attributes
-    ----------
-    path : Path
-    embedding_size : int
-
-    Raises
-    ------
-    CheckpointError
-        The file is missing, is not an ONNX model, or is not a VGGish embedding network.
-    ConfigError
-        ``onnxruntime`` is missing, or ``threads < 1``.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | bytes, *, threads: int | None = None) -> None:
-        ort = _import_onnxruntime()
-        if threads is not None and threads < 1:
-            raise ConfigError(f"threads must be >= 1 or None, got {threads}")
-        if isinstance(path, bytes):
-            # A model held in memory (a classifier between fit and save).
-            source: str | bytes = path
-            path = Path("<in-memory int8 VGGish>")
-        else:
-            path = Path(path)
-            if path.is_dir():
-                path = path / INT8_FILE
-            if not path.is_file():
-                raise CheckpointError(f"no int8 VGGish model at {path}")
-            source = str(path)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # errors only: ORT's own warnings go to stderr, not to logging
-        if threads is not None:
-            options.intra_op_num_threads = threads
-        try:
-            session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
-        except _ort_errors(ort) as exc:
-            raise CheckpointError(f"cannot load the int8 VGGish model {path}: {exc}") from exc
-        inputs, outputs = session.get_inputs(), session.get_outputs()
-        in_shape = list(inputs[0].shape) if len(inputs) == 1 else []
-        out_shape = list(outputs[0].shape) if len(outputs) == 1 else []
-        if (
-            len(in_shape) != 4
-            or in_shape[1:] != [1, EXAMPLE_FRAMES, NUM_MEL_BANDS]
-            or len(out_shape) != 2
-            or not isinstance(out_shape[1], int)
-        ):
-            raise CheckpointError(
-                f"{path} is not a VGGish embedding network: inputs {[(i.name, i.shape) for i in inputs]}, "
-                f"outputs {[(o.name, o.shape) for o in outputs]}; expected one input [batch, 1, "
-                f"{EXAMPLE_FRAMES}, {NUM_MEL_BANDS}] and one output [batch, embedding_size]"
-            )
-        self.path = path
-        self.embedding_size: int = out_shape[1]
-        self._session = session
-        self._input_name = inputs[0].name
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r}, embedding_size={self.embedding_size})"
-
-    def embed(self, examples: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
-        """Embed log-mel examples one batch at a time.
-
-        Parameters
-        ----------
-        examples : np.ndarray [shape=(n, 96, 64) or (n, 1, 96, 64)]
-        batch_size : int
-
-        Returns
-        -------
-        np.ndarray [shape=(n, embedding_size)], float32
-        """
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-        examples = _as_examples(examples, what="examples")
-        n = examples.shape[0]
-        out = np.empty((n, self.embedding_size), dtype=np.float32)
-        for start in range(0, n, batch_size):
-            batch = np.ascontiguousarray(examples[start : start + batch_size, None])
-            out[start : start + batch.shape[0]] = self._session.run(None, {self._input_name: batch})[0]
-        return out
 
 
 class _EmbeddingOnly(nn.Module):
@@ -350,10 +254,8 @@ def _export_embedding(model: VGGish, path: Path, *, device: torch.device) -> Non
         model.train(was_training)
 
 
-def _calibration_reader(examples: np.ndarray) -> Any:
-    from onnxruntime.quantization import CalibrationDataReader
-
-    class _Reader(CalibrationDataReader):
+def _calibration_reader(examples: np.ndarray, quantization: ModuleType) -> Any:
+    class _Reader(quantization.CalibrationDataReader):
         def __init__(self) -> None:
             self._starts = iter(range(0, examples.shape[0], _CALIBRATION_BATCH))
 
@@ -384,37 +286,10 @@ def _agreement(int8: np.ndarray, fp32: np.ndarray) -> tuple[float, float, float]
     return float(cosine.min()), float(cosine.mean()), float(relative_error)
 
 
-def _as_examples(examples: np.ndarray, *, what: str) -> np.ndarray:
-    array = np.asarray(examples, dtype=np.float32)
-    if array.size == 0 and array.ndim < 3:  # an empty list or array: no segments
-        array = array.reshape(0, EXAMPLE_FRAMES, NUM_MEL_BANDS)
-    if array.ndim == 4 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 3 or array.shape[1:] != (EXAMPLE_FRAMES, NUM_MEL_BANDS):
-        raise DataError(f"{what} must have shape (n, {EXAMPLE_FRAMES}, {NUM_MEL_BANDS}), got {array.shape}")
-    return array
-
-
-def _import_onnxruntime() -> ModuleType:
+def _import_quantization() -> ModuleType:
+    """ONNX Runtime's quantisation tools (which need onnx), or a ConfigError with the install line."""
+    import_onnxruntime()
     try:
-        import onnxruntime
+        return importlib.import_module("onnxruntime.quantization")
     except ImportError as exc:
-        raise ConfigError(f"the int8 VGGish back end needs onnxruntime: {_INSTALL_HINT}") from exc
-    return onnxruntime
-
-
-def _import_onnx() -> tuple[ModuleType, ModuleType]:
-    ort = _import_onnxruntime()
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ConfigError(f"quantising VGGish to int8 needs onnx: {_INSTALL_HINT}") from exc
-    return ort, onnx
-
-
-def _ort_errors(ort: ModuleType) -> tuple[type[BaseException], ...]:
-    # ONNX Runtime's errors derive from Exception directly, one class per status code.
-    state = ort.capi.onnxruntime_pybind11_state
-    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "InvalidProtobuf", "InvalidGraph", "RuntimeException")
-    found = tuple(getattr(state, name) for name in names if isinstance(getattr(state, name, None), type))
-    return (*found, OSError, RuntimeError, ValueError)
+        raise ConfigError(f"quantising VGGish to int8 needs onnx: {INSTALL_HINT}") from exc

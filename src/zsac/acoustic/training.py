@@ -2,9 +2,9 @@
 
 Every 0.96-s segment carries its clip's class. A seeded, class-stratified split keeps a
 fixed share of each class for validation: the paper splits ESC-50 *segments* 80/20 and
-AudioSet *clips* 75/25 (``split_unit``). Adam with learning rate 1e-4 minimises the
-cross-entropy; training stops once validation accuracy has not improved for
-``patience`` epochs, and the best epoch's weights are kept.
+AudioSet *clips* 75/25 (``split_unit``). Adam minimises the cross-entropy; training stops
+once validation accuracy has not improved for ``patience`` epochs, and the best epoch's
+weights are kept. The settings and their defaults are :class:`~zsac.acoustic.VGGishConfig`.
 
 Reproducibility: weights are initialised from ``seed``; epoch ``e`` shuffles with a
 generator seeded by ``(seed, e)`` and reseeds dropout the same way, so a run resumed
@@ -30,11 +30,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .. import __version__
 from .._atomic import atomic_path, write_json_atomic
 from .._device import autocast, resolve_device, resolve_precision
+from .._version import __version__
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
+from .config import VGGishConfig
 from .vggish import VGGish, load_vggish, save_vggish
 
 __all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]
@@ -105,21 +106,16 @@ def stratified_split(labels: np.ndarray, *, validation_fraction: float, seed: in
 def train_vggish(
     clip_examples: Sequence[np.ndarray],
     clip_labels: Sequence[str],
+    config: VGGishConfig | None = None,
     *,
-    split_unit: str = "segment",
-    validation_fraction: float = 0.2,
-    batch_size: int = 64,
-    learning_rate: float = 1e-4,
-    max_epochs: int = 100,
-    patience: int = 5,
     seed: int = 0,
     device: str | torch.device | None = None,
     precision: str = "auto",
     compile: bool | None = None,
     channels_last: bool = True,
-    model_options: dict[str, Any] | None = None,
     checkpoint_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    **overrides: Any,
 ) -> VGGishTrainingResult:
     """Train VGGish from scratch as a classifier of the given (training) classes.
 
@@ -129,16 +125,9 @@ def train_vggish(
         Log-mel examples of each clip (see :func:`zsac.audio.waveform_to_examples`).
     clip_labels : sequence of str
         Class of each clip; every segment of a clip carries it.
-    split_unit : {"segment", "clip"}
-        Unit of the stratified validation split: ``"segment"`` as the paper does for
-        ESC-50 (80/20), ``"clip"`` as for AudioSet (75/25, ``validation_fraction=0.25``).
-    validation_fraction : float
-    batch_size : int
-    learning_rate : float
-        Adam's learning rate; the paper uses 1e-4.
-    max_epochs : int
-    patience : int
-        Stop after this many epochs without a gain in validation accuracy.
+    config : VGGishConfig or None
+        The recipe: widths, epochs, patience, batch size, learning rate, validation split
+        (default: the paper's, ``VGGishConfig()``).
     seed : int
         Fixes initialisation, split, shuffling and dropout. The caller's global RNG
         state is left untouched.
@@ -150,8 +139,6 @@ def train_vggish(
         ``torch.compile`` the model; ``None`` means on CUDA only.
     channels_last : bool
         Use the channels-last memory format, which the convolution kernels prefer.
-    model_options : dict or None
-        Extra :class:`VGGish` arguments (``fc_units``, ``conv_channels``, ``dropout``).
     checkpoint_dir : path or None
         Write ``checkpoint.safetensors`` (model, optimiser and state) after every epoch
         and ``best.safetensors`` on every improvement, atomically; a later call with the
@@ -159,18 +146,21 @@ def train_vggish(
         model is saved to ``checkpoint_dir/final`` (see :func:`zsac.acoustic.load_vggish`).
     progress : bool
         Show a progress bar of epochs with train and validation accuracy.
+    **overrides
+        :class:`VGGishConfig` fields that replace the config's, e.g. ``max_epochs=30``.
 
     Returns
     -------
     VGGishTrainingResult
     """
-    if split_unit not in ("segment", "clip"):
-        raise ConfigError(f"split_unit must be 'segment' or 'clip', got {split_unit!r}")
-    if batch_size < 1 or max_epochs < 1 or patience < 1 or learning_rate <= 0:
-        raise ConfigError(
-            f"invalid training settings: batch_size={batch_size}, max_epochs={max_epochs}, "
-            f"patience={patience}, learning_rate={learning_rate}"
-        )
+    try:
+        config = dataclasses.replace(config or VGGishConfig(), **overrides)
+    except TypeError as exc:
+        raise ConfigError(f"train_vggish: {exc}; the settings are VGGishConfig's fields") from exc
+    split_unit, validation_fraction = config.split_unit, config.validation_fraction
+    batch_size, learning_rate, max_epochs, patience = (
+        config.batch_size, config.learning_rate, config.max_epochs, config.patience
+    )  # fmt: skip
     segments, segment_labels, class_names, clip_of_segment = _segments_and_labels(clip_examples, clip_labels)
     if split_unit == "segment":
         validation_mask = stratified_split(segment_labels, validation_fraction=validation_fraction, seed=seed)
@@ -186,7 +176,7 @@ def train_vggish(
     use_compile = device.type == "cuda" if compile is None else compile
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
-    model_config = {**(model_options or {}), "n_classes": len(class_names)}
+    model_config = {**config.model_options(), "n_classes": len(class_names)}
     settings = {
         "split_unit": split_unit,
         "validation_fraction": validation_fraction,

@@ -8,28 +8,21 @@ training classes sits on top of the embedding for training only.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from .. import __version__
-from .._atomic import atomic_path, write_json_atomic
-from ..audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS
+from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
+from ..checkpoint import VGGISH_WEIGHTS_FILE, read_vggish_description, read_vggish_weights, write_vggish_folder
 from ..errors import CheckpointError, ConfigError
+from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS
 
-__all__ = ["VGGish", "save_vggish", "load_vggish", "WEIGHTS_FILE", "CONFIG_FILE"]
-
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-
-DEFAULT_CONV_CHANNELS = (64, 128, 256, 512)
+__all__ = ["VGGish", "save_vggish", "load_vggish", "vggish_from_weights"]
 
 
 class VGGish(nn.Module):
@@ -58,8 +51,8 @@ class VGGish(nn.Module):
         *,
         n_classes: int = 0,
         embedding_size: int = 128,
-        fc_units: int = 4096,
-        conv_channels: Sequence[int] = DEFAULT_CONV_CHANNELS,
+        fc_units: int = VGGISH_FC_UNITS,
+        conv_channels: Sequence[int] = VGGISH_CONV_CHANNELS,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -147,24 +140,35 @@ def _conv(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 def save_vggish(model: VGGish, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
-    """Save weights as safetensors and the architecture as JSON, each written atomically.
+    """Save weights as safetensors and the architecture as JSON; the folder is replaced whole.
 
     Writes ``directory/model.safetensors`` and ``directory/config.json``; ``metadata``
     (for example the training class names) is stored in the JSON.
     """
-    directory = Path(directory)
-    state = {name: tensor.detach().to("cpu").contiguous() for name, tensor in model.state_dict().items()}
-    with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_file(state, tmp, metadata={"format": "pt", "zsac_version": __version__})
-    config = {
-        "architecture": "vggish",
-        "model": model.config,
-        "frontend": FRONTEND_PARAMS,
-        "zsac_version": __version__,
-        "metadata": metadata or {},
-    }
-    write_json_atomic(directory / CONFIG_FILE, config)
-    return directory
+    weights = {name: tensor.detach().to("cpu").contiguous().numpy() for name, tensor in model.state_dict().items()}
+    return write_vggish_folder(directory, model_config=model.config, weights=weights, metadata=metadata)
+
+
+def vggish_from_weights(
+    model_config: dict[str, Any],
+    weights: dict[str, np.ndarray],
+    *,
+    device: str | torch.device = "cpu",
+    source: str | os.PathLike[str] = "the weights",
+) -> VGGish:
+    """A VGGish of ``model_config`` holding ``weights``, in eval mode on ``device``.
+
+    Strict: every weight must be there with its shape; ``source`` names the file in errors.
+    """
+    try:
+        model = VGGish(**model_config)
+    except (TypeError, ConfigError) as exc:
+        raise CheckpointError(f"{source}: the VGGish architecture {model_config} is invalid: {exc}") from exc
+    try:
+        model.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()}, strict=True)
+    except (RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{source} does not fit the VGGish architecture {model_config}: {exc}") from exc
+    return model.to(device).eval()
 
 
 def load_vggish(
@@ -179,21 +183,9 @@ def load_vggish(
     metadata : dict
         What was passed to :func:`save_vggish`.
     """
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        model = VGGish(**config["model"])
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"no VGGish config at {config_path}") from exc
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"malformed VGGish config {config_path}: {exc}") from exc
-    try:
-        state = load_file(weights_path, device=str(device))
-    except (FileNotFoundError, SafetensorError, OSError) as exc:
-        raise CheckpointError(f"cannot read VGGish weights {weights_path}: {exc}") from exc
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise CheckpointError(f"weights in {weights_path} do not fit the config in {config_path}: {exc}") from exc
-    return model.to(device).eval(), config.get("metadata", {})
+    description = read_vggish_description(directory)
+    weights = read_vggish_weights(directory)
+    model = vggish_from_weights(
+        description["model"], weights, device=device, source=Path(directory) / VGGISH_WEIGHTS_FILE
+    )
+    return model, description.get("metadata", {})

@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import torch
-from safetensors import SafetensorError
-from safetensors.numpy import load_file, save_file
 
-from .. import __version__
-from .._atomic import atomic_path, write_json_atomic
-from .._device import resolve_device
-from .._params import EstimatorParams
+from .. import compatibility
+from .._estimator import ZsacEstimator, check_fitted
+from .._settings import check_choice, describe
+from ..checkpoint import BILINEAR_CONFIG_FILE, read_bilinear_folder, write_bilinear_folder
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import top1_accuracy
-from .solvers import FULL_BATCH_METHODS, fit_full_batch, fit_sgd
 from .warp import check_training_inputs, warp_objective
 
-__all__ = ["Bilinear", "save_bilinear", "load_bilinear", "SOLVERS"]
+__all__ = ["Bilinear", "save_bilinear", "load_bilinear", "SOLVERS", "DTYPES"]
 
+#: The full-batch solvers in torch (:func:`~zsac.compatibility.fit_full_batch`), then the paper's SGD.
+FULL_BATCH_METHODS = ("lbfgs", "adam")
 SOLVERS = (*FULL_BATCH_METHODS, "sgd")
-WEIGHTS_FILE = "bilinear.safetensors"
-CONFIG_FILE = "bilinear.json"
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")
+INITS = ("zeros", "normal")
 
 
-class Bilinear(EstimatorParams):
+class Bilinear(ZsacEstimator):
     """Zero-shot classifier by bilinear compatibility, trained with the WARP loss (eq. 9).
 
     Classes are given as embeddings at every call, so the classes predicted can differ from
@@ -79,6 +75,14 @@ class Bilinear(EstimatorParams):
     acoustic_dim_, semantic_dim_ : int
     """
 
+    _param_settings: ClassVar[dict[str, dict[str, Any]]] = {
+        "solver": describe("bilinear solver (sgd is the paper's mini-batch SGD)", choices=SOLVERS),
+        "max_iter": describe(
+            "bilinear solver iterations (epochs for sgd; default: the solver's)", parse=int, metavar="N"
+        ),
+        "device": describe("device of the bilinear solver", flag="--bilinear-device"),
+    }
+
     def __init__(
         self,
         *,
@@ -111,14 +115,11 @@ class Bilinear(EstimatorParams):
         self.progress = progress
 
     def _check_params(self) -> None:
-        if self.solver not in SOLVERS:
-            raise ConfigError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        check_choice("Bilinear", "solver", self.solver, SOLVERS)
         if isinstance(self.lam, bool) or not (isinstance(self.lam, numbers.Real) and 0 <= self.lam < math.inf):
             raise ConfigError(f"lam must be a finite number >= 0, got {self.lam!r}")
-        if self.init not in ("zeros", "normal"):
-            raise ConfigError(f"init must be 'zeros' or 'normal', got {self.init!r}")
-        if self.dtype not in _DTYPES:
-            raise ConfigError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
+        check_choice("Bilinear", "init", self.init, INITS)
+        check_choice("Bilinear", "dtype", self.dtype, DTYPES)
         if self.max_iter is not None and not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
             raise ConfigError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
 
@@ -139,18 +140,19 @@ class Bilinear(EstimatorParams):
         init = None
         if self.init == "normal":
             init = np.random.default_rng(self.seed).normal(0.0, self.init_scale, (theta.shape[1], phi.shape[1]))
+        solvers = compatibility.solvers  # torch loads here, on the first fit (see zsac/__init__.py)
         common = dict(
             lam=float(self.lam), delta=self.delta, init=init,
-            device=resolve_device(self.device), dtype=_DTYPES[self.dtype], progress=self.progress,
+            device=self.device, dtype=self.dtype, progress=self.progress,
         )  # fmt: skip
         if self.learning_rate is not None:  # otherwise each solver's own default
             common["learning_rate"] = self.learning_rate
         if self.solver == "sgd":
             if self.max_iter is not None:
                 common["epochs"] = self.max_iter
-            result = fit_sgd(theta, labels, phi, **common, seed=self.seed, batch_size=self.batch_size)
+            result = solvers.fit_sgd(theta, labels, phi, **common, seed=self.seed, batch_size=self.batch_size)
         else:
-            result = fit_full_batch(
+            result = solvers.fit_full_batch(
                 theta, labels, phi, **common, method=self.solver, max_iter=self.max_iter, tol=self.tol
             )
         self.W_ = result.W
@@ -161,8 +163,7 @@ class Bilinear(EstimatorParams):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "W_"):
-            raise ConfigError("this Bilinear model is not fitted yet: call fit() or load_bilinear() first")
+        check_fitted(self, "W_")
 
     def decision_function(self, acoustic_embeddings: np.ndarray, class_embeddings: np.ndarray) -> np.ndarray:
         """Compatibility scores F(x, z) = θ(x)ᵀ W φ(z) (eq. 4) of every clip with every class.
@@ -217,27 +218,22 @@ def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
 def save_bilinear(
     model: Bilinear, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None
 ) -> Path:
-    """Save a fitted model: ``W`` as safetensors and the parameters as JSON, each written atomically.
+    """Save a fitted model: ``W`` as safetensors and the parameters as JSON, the folder replaced whole.
 
     Writes ``directory/bilinear.safetensors`` and ``directory/bilinear.json``;
     ``metadata`` (for example the semantic spec and training classes) goes into the JSON.
     """
     model._check_fitted()
-    directory = Path(directory)
-    with atomic_path(directory / WEIGHTS_FILE) as tmp:
-        save_file({"W": np.ascontiguousarray(model.W_)}, tmp, metadata={"zsac_version": __version__})
-    config = {
+    description = {
         "model": "bilinear",
         "params": model.get_params(),
         "acoustic_dim": model.acoustic_dim_,
         "semantic_dim": model.semantic_dim_,
         "n_iter": model.n_iter_,
         "objective": model.objective_,
-        "zsac_version": __version__,
         "metadata": metadata or {},
     }
-    write_json_atomic(directory / CONFIG_FILE, config)
-    return directory
+    return write_bilinear_folder(directory, description=description, W=model.W_)
 
 
 def load_bilinear(directory: str | os.PathLike[str]) -> tuple[Bilinear, dict[str, Any]]:
@@ -250,30 +246,16 @@ def load_bilinear(directory: str | os.PathLike[str]) -> tuple[Bilinear, dict[str
     metadata : dict
         What was passed to :func:`save_bilinear`.
     """
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    description, W = read_bilinear_folder(directory)
+    config_path = Path(directory) / BILINEAR_CONFIG_FILE
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        model = Bilinear(**config["params"])
-        shape = (int(config["acoustic_dim"]), int(config["semantic_dim"]))
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"no bilinear model config at {config_path}") from exc
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"malformed bilinear model config {config_path}: {exc}") from exc
-    try:
-        tensors = load_file(weights_path)
-    except (FileNotFoundError, SafetensorError, OSError) as exc:
-        raise CheckpointError(f"cannot read bilinear weights {weights_path}: {exc}") from exc
-    if set(tensors) != {"W"} or tensors["W"].shape != shape or tensors["W"].dtype != np.float64:
-        found = {name: (array.shape, str(array.dtype)) for name, array in tensors.items()}
-        raise CheckpointError(f"{weights_path} must hold exactly W float64 {shape} (per {config_path}), found {found}")
-    try:
+        model = Bilinear(**description["params"])
         model._check_params()
-    except ConfigError as exc:
+    except (TypeError, ConfigError) as exc:
         raise CheckpointError(f"bad parameters in {config_path}: {exc}") from exc
-    model.W_ = tensors["W"]
-    model.acoustic_dim_, model.semantic_dim_ = shape
-    model.n_iter_ = int(config.get("n_iter", 0))
-    model.objective_ = float(config.get("objective", float("nan")))
+    model.W_ = W
+    model.acoustic_dim_, model.semantic_dim_ = W.shape
+    model.n_iter_ = int(description.get("n_iter", 0))
+    model.objective_ = float(description.get("objective", float("nan")))
     model.objective_curve_ = []
-    return model, config.get("metadata", {})
+    return model, description.get("metadata", {})

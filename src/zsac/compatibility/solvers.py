@@ -30,17 +30,23 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._device import resolve_device
 from ..errors import ConfigError
+from .bilinear import FULL_BATCH_METHODS
 from .warp import check_training_inputs, rank_weight_table, warp_score_gradient
 
 __all__ = ["SolverResult", "fit_full_batch", "fit_sgd", "FULL_BATCH_METHODS"]
 
 logger = logging.getLogger(__name__)
 
-FULL_BATCH_METHODS = ("lbfgs", "adam")
 # Defaults live here only; Bilinear passes what its user set and nothing else.
 DEFAULT_MAX_ITER = {"lbfgs": 100, "adam": 300}
 DEFAULT_ADAM_STEP = 0.03
+
+
+def _placement(device: torch.device | str | None, dtype: torch.dtype | str) -> tuple[torch.device, torch.dtype]:
+    """``device`` resolved (``None``/``"auto"``: CUDA if available), and ``dtype`` as torch's (from ``"float64"``)."""
+    return resolve_device(device), getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,8 @@ def fit_full_batch(
     learning_rate: float | None = None,
     tol: float = 1e-6,
     init: np.ndarray | None = None,
-    device: torch.device | str = "cpu",
-    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = "cpu",
+    dtype: torch.dtype | str = torch.float32,
     progress: bool = False,
 ) -> SolverResult:
     """Minimise eq. (9) over all samples and classes at once.
@@ -119,6 +125,7 @@ def fit_full_batch(
     """
     if method not in FULL_BATCH_METHODS:
         raise ConfigError(f"full-batch method must be one of {FULL_BATCH_METHODS}, got {method!r}")
+    device, dtype = _placement(device, dtype)
     theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
     max_iter = DEFAULT_MAX_ITER[method] if max_iter is None else max_iter
     step = DEFAULT_ADAM_STEP if learning_rate is None else learning_rate
@@ -205,8 +212,8 @@ def fit_sgd(
     batch_size: int = 64,
     init: np.ndarray | None = None,
     seed: int = 0,
-    device: torch.device | str = "cpu",
-    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = "cpu",
+    dtype: torch.dtype | str = torch.float32,
     progress: bool = False,
 ) -> SolverResult:
     """The paper's mini-batch SGD on eq. (9) (Section IV-B), on the full W.
@@ -217,6 +224,7 @@ def fit_sgd(
     solvers (θ and φ divided by their RMS norms), so one default suits any data.
     ``init`` is the starting W (zeros by default).
     """
+    device, dtype = _placement(device, dtype)
     theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
     _check_positive(batch_size=batch_size, epochs=epochs, learning_rate=learning_rate)
     if not np.any(phi):

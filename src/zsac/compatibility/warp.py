@@ -15,10 +15,14 @@ and a hinge of exactly zero counts as not violated, so it adds neither rank nor 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # warp_score_gradient works on the tensors it is given; no torch import needed here
+    import torch
 
 __all__ = ["rank_weight_table", "warp_objective", "warp_gradient", "warp_score_gradient"]
 

@@ -4,7 +4,7 @@ Downloads resume after an interruption (:class:`ResumableHTTPDownloader`), are c
 against a known checksum where one is published, and archives are unpacked into a
 temporary folder beside the target that is renamed into place only once complete, so a
 crash never leaves a half-extracted dataset under its final name. Nothing is fetched at
-import time; ``requests`` and ``pooch`` are imported when first needed.
+import time.
 """
 
 from __future__ import annotations
@@ -21,8 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pooch
+import requests
 from tqdm.auto import tqdm
 
+from .._atomic import replace_directory
 from ..errors import ConfigError, DataError
 from .audioset import AUDIOSET_SPLITS
 from .esc50 import esc50_clips
@@ -118,8 +121,6 @@ class ResumableHTTPDownloader:
         bool or None
             With ``check_only``, whether the server has the file; else None.
         """
-        import requests
-
         if check_only:
             response = requests.head(url, timeout=self.timeout, allow_redirects=True)
             return response.status_code == 200
@@ -136,8 +137,6 @@ class ResumableHTTPDownloader:
         return None
 
     def _download_to_part(self, url: str, part: Path, *, allow_restart: bool) -> None:
-        import requests
-
         offset = part.stat().st_size if part.exists() else 0
         # identity: ranges count bytes of the file as stored, which a compressed transfer would not.
         headers = dict(_IDENTITY, **({"Range": f"bytes={offset}-"} if offset else {}))
@@ -214,9 +213,6 @@ def _fetch(url: str, dest: Path, *, known_hash: str | None, progress: bool) -> P
     the file into place; a mismatch deletes the download. The downloader is given a stable
     ``.part`` path beside ``dest`` so that an interrupted run resumes instead of restarting.
     """
-    import pooch
-    import requests
-
     downloader = ResumableHTTPDownloader(progressbar=progress, part_file=dest.with_name(dest.name + ".part"))
     try:
         fetched = pooch.retrieve(url, known_hash=known_hash, fname=dest.name, path=dest.parent, downloader=downloader)
@@ -236,12 +232,11 @@ def _check_member_name(name: str, archive: Path) -> PurePosixPath:
     return path
 
 
-def _replace_dir(new: Path, target: Path, *, scratch: Path) -> None:
-    """Move ``new`` onto ``target``, moving any old ``target`` into ``scratch`` (deleted later)."""
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move the unpacked ``new`` onto ``target``, replacing an incomplete copy."""
     if target.exists():
         logger.warning("replacing the incomplete copy at %s", target)
-        os.replace(target, scratch / f".old-{target.name}")
-    os.replace(new, target)
+    replace_directory(new, target)
 
 
 def _esc50_complete(folder: Path) -> bool:
@@ -305,7 +300,7 @@ def download_esc50(
                 f"{archive} is not an ESC-50 archive: expected one <top>/meta/esc50.csv, found {len(found)}"
             )
         esc50_clips(found[0])  # every listed audio file must be present before the copy goes live
-        _replace_dir(found[0], target, scratch=scratch)
+        _replace_dir(found[0], target)
     except (zipfile.BadZipFile, OSError) as exc:
         raise DataError(f"cannot unpack the ESC-50 archive {archive}: {exc}") from exc
     finally:
@@ -333,7 +328,7 @@ def _extract_splits(archive: Path, embeddings_dir: Path, splits: Sequence[str]) 
             if not any(extracted.glob("*.tfrecord")):
                 raise DataError(f"{archive} holds no {_EMBEDDINGS_FOLDER}/{split}/*.tfrecord files")
         for split in splits:
-            _replace_dir(scratch / _EMBEDDINGS_FOLDER / split, embeddings_dir / split, scratch=scratch)
+            _replace_dir(scratch / _EMBEDDINGS_FOLDER / split, embeddings_dir / split)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise DataError(f"cannot unpack the AudioSet features archive {archive}: {exc}") from exc
     finally:

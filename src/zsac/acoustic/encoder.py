@@ -1,0 +1,303 @@
+"""The acoustic encoder θ(x) at inference: VGGish's embedding network with its fp32, bf16 and int8 back ends.
+
+:class:`AcousticEncoder` holds a trained VGGish as its architecture and weights (numpy), and
+optionally an int8 ONNX copy with the report of its tolerance check. It picks the back end:
+
+- ``int8``: ONNX Runtime on the CPU (:class:`~zsac.acoustic.int8_session.Int8Session`),
+  when the copy passed its check; about five times as fast as fp32 on a 2-core CPU;
+- ``bf16``: torch autocast, on CUDA or a CPU with bf16 support;
+- ``fp32``: torch, the reference.
+
+The torch network is built from the weights on first use, so a classifier that runs in int8
+never loads torch: the torch-bound modules (``vggish``, ``embedding``, ``training``,
+``onnx_int8``, :mod:`zsac._device`) are reached through their packages' lazy attributes
+(see :mod:`zsac`). Likewise the int8 session starts on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import zsac
+
+from .. import acoustic
+from ..checkpoint import (
+    VGGISH_WEIGHTS_FILE,
+    array_shapes,
+    read_vggish_description,
+    read_vggish_weights,
+    write_vggish_folder,
+)
+from ..errors import ConfigError
+from .config import VGGishConfig
+from .int8_session import INT8_FILE, Int8Session, int8_available
+from .pooling import clip_means
+
+if TYPE_CHECKING:
+    from .vggish import VGGish
+
+__all__ = ["AcousticEncoder", "INFERENCE_MODES", "fit_encoder"]
+
+logger = logging.getLogger(__name__)
+
+#: How VGGish embeds: ``auto`` is int8 on a CPU when the model has a checked int8 copy, else bf16
+#: where the device supports it, else fp32.
+INFERENCE_MODES = ("auto", "fp32", "bf16", "int8")
+
+
+def _device_kind(device: str | None) -> str:
+    """``"cpu"`` or ``"cuda"``: where ``device`` (``None``/``"auto"``: CUDA when available) runs.
+
+    Answers without loading torch when it can: on Linux without NVIDIA's driver
+    (``/proc/driver/nvidia``) CUDA cannot be available. That keeps int8 inference on a CPU
+    free of torch's start-up time.
+    """
+    text = "auto" if device is None else str(device)
+    if text == "auto" and sys.platform.startswith("linux") and not os.path.exists("/proc/driver/nvidia"):
+        return "cpu"
+    if text.split(":")[0] == "cpu":
+        return "cpu"
+    return zsac._device.resolve_device(device).type
+
+
+class AcousticEncoder:
+    """A trained VGGish embedding network for inference, with its back ends.
+
+    Parameters
+    ----------
+    model_config : mapping
+        :class:`~zsac.acoustic.VGGish` constructor arguments.
+    weights : mapping of str to np.ndarray, or None
+        The network's weights; ``None`` reads them from ``source`` when first needed.
+    source : path or None
+        The VGGish folder the weights come from.
+    int8 : bytes or None
+        An int8 ONNX copy (see :func:`~zsac.acoustic.onnx_int8.quantize_vggish_int8`).
+    quantization : mapping or None
+        The copy's tolerance report; the copy is used only when ``quantization["passed"]``.
+    """
+
+    def __init__(
+        self,
+        *,
+        model_config: Mapping[str, Any],
+        weights: Mapping[str, np.ndarray] | None = None,
+        source: str | os.PathLike[str] | None = None,
+        int8: bytes | None = None,
+        quantization: Mapping[str, Any] | None = None,
+    ) -> None:
+        if weights is None and source is None:
+            raise ConfigError("an AcousticEncoder needs its weights or the folder that holds them")
+        self.model_config = dict(model_config)
+        self._weights = None if weights is None else dict(weights)
+        self.source = None if source is None else Path(source)
+        self.int8 = int8
+        self.quantization = None if quantization is None else dict(quantization)
+        self._model: VGGish | None = None
+        self._session: Int8Session | None = None
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def from_model(cls, model: VGGish) -> AcousticEncoder:
+        """The encoder of a torch VGGish (used as is: no copy of its weights is made)."""
+        encoder = cls(model_config=model.config, weights={})
+        encoder._weights = None
+        encoder._model = model.eval()
+        return encoder
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike[str], *, quantization: Mapping[str, Any] | None = None
+    ) -> AcousticEncoder:
+        """The encoder of a VGGish folder (``zsac train-acoustic``'s ``final/`` or a classifier's ``acoustic/``).
+
+        Reads the description and, when present, the int8 copy; the weights are read on first
+        need (their file's header is checked now, so a missing or garbled file fails here).
+        ``quantization`` overrides the int8 copy's report stored in the folder (classifier
+        folders of zsac 0.1 keep it in ``classifier.json`` only).
+        """
+        directory = Path(directory)
+        description = read_vggish_description(directory)
+        array_shapes(directory / VGGISH_WEIGHTS_FILE)
+        if quantization is None:
+            quantization = description.get("metadata", {}).get("quantization")
+        int8_path = directory / INT8_FILE
+        int8 = int8_path.read_bytes() if int8_path.is_file() else None
+        return cls(model_config=description["model"], source=directory, int8=int8, quantization=quantization)
+
+    # -- the networks --------------------------------------------------------------------
+
+    @property
+    def embedding_size(self) -> int:
+        return int(self.model_config.get("embedding_size", 128))
+
+    @property
+    def has_int8(self) -> bool:
+        """Whether an int8 copy that passed its tolerance check is available."""
+        return self.int8 is not None and bool((self.quantization or {}).get("passed"))
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as numpy arrays (read from the folder, or taken from the torch model)."""
+        if self._model is not None:
+            return {k: v.detach().to("cpu").contiguous().numpy() for k, v in self._model.state_dict().items()}
+        if self._weights is None:
+            self._weights = read_vggish_weights(self.source)
+        return self._weights
+
+    @property
+    def model(self) -> VGGish:
+        """The torch VGGish, built from the weights on first use (on the CPU, in eval mode)."""
+        if self._model is None:
+            source = self.source / VGGISH_WEIGHTS_FILE if self.source is not None else "the weights"
+            self._model = acoustic.vggish.vggish_from_weights(self.model_config, self.weights(), source=source)
+            self._weights = None  # the model holds them now
+        return self._model
+
+    def _int8_session(self) -> Int8Session:
+        if self._session is None:
+            self._session = Int8Session(self.int8)
+        return self._session
+
+    # -- inference -------------------------------------------------------------------------
+
+    def backend(self, inference: str = "auto", device: str | None = None) -> str:
+        """The back end that ``inference`` means on ``device``: ``"int8"``, ``"bf16"`` or ``"fp32"``.
+
+        Raises
+        ------
+        ConfigError
+            For an unknown mode, or ``"int8"`` without a checked int8 copy.
+        """
+        if inference not in INFERENCE_MODES:
+            raise ConfigError(f"inference must be one of {list(INFERENCE_MODES)}, got {inference!r}")
+        if inference == "int8" and not self.has_int8:
+            raise ConfigError("inference='int8' needs the model's int8 copy, which this model does not have")
+        if inference != "auto":
+            return inference
+        kind = _device_kind(device)
+        if kind == "cpu" and self.has_int8:
+            return "int8"
+        if kind == "cuda" or zsac._device.cpu_supports_bf16():
+            return "bf16"
+        return "fp32"
+
+    def embed(self, examples: np.ndarray, *, inference: str = "auto", device: str | None = None) -> np.ndarray:
+        """Segment embeddings of log-mel examples.
+
+        Parameters
+        ----------
+        examples : np.ndarray [shape=(n_segments, 96, 64)]
+        inference : {"auto", "fp32", "bf16", "int8"}
+        device : str or None
+            For the torch back ends; ``None`` picks CUDA when available.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_segments, embedding_size)], float32
+        """
+        mode = self.backend(inference, device)
+        if mode == "int8":
+            return self._int8_session().embed(examples)
+        return acoustic.embedding.segment_embeddings(self.model, examples, device=device, precision=mode)
+
+    # -- int8 ------------------------------------------------------------------------------
+
+    def quantize(self, calibration_examples: np.ndarray, *, seed: int) -> dict[str, Any] | None:
+        """Make the int8 copy, calibrated on ``calibration_examples`` and checked against fp32.
+
+        Returns
+        -------
+        dict or None
+            The tolerance report (also kept in ``quantization``); ``None`` when ONNX Runtime or
+            onnx is not installed, which is logged.
+        """
+        if not int8_available():
+            logger.info("onnxruntime or onnx is not installed: no int8 copy of VGGish (pip install onnxruntime onnx)")
+            return None
+        with tempfile.TemporaryDirectory(prefix="zsac-int8-") as tmp:
+            report = acoustic.onnx_int8.quantize_vggish_int8(
+                self.model, calibration_examples, Path(tmp) / INT8_FILE, seed=seed
+            )
+            self.int8 = report.path.read_bytes()
+        self._session = None
+        self.quantization = {
+            "n_calibration": report.n_calibration,
+            "n_check": report.n_check,
+            "min_cosine": report.min_cosine,
+            "mean_cosine": report.mean_cosine,
+            "relative_error": report.relative_error,
+            "passed": report.passed,
+        }
+        return self.quantization
+
+    # -- saving ----------------------------------------------------------------------------
+
+    def save(self, directory: str | os.PathLike[str], *, metadata: Mapping[str, Any] | None = None) -> Path:
+        """Write a VGGish folder (weights, description, and the int8 copy with its report), replaced whole."""
+        metadata = {**(metadata or {}), "quantization": self.quantization}
+        return write_vggish_folder(
+            directory,
+            model_config=self.model_config,
+            weights=self.weights(),
+            metadata=metadata,
+            extra_files={INT8_FILE: self.int8} if self.int8 is not None else {},
+        )
+
+
+def fit_encoder(
+    clip_examples: Sequence[np.ndarray],
+    clip_labels: Sequence[str],
+    *,
+    acoustic_model: Any = None,
+    config: VGGishConfig | None = None,
+    quantize: bool = True,
+    seed: int = 0,
+    device: str | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> tuple[AcousticEncoder, list[dict[str, float]], np.ndarray]:
+    """The acoustic encoder of a classifier, and its training clips' embeddings.
+
+    Trains VGGish from scratch on the clips (paper Section III-B; ``config``), or takes
+    ``acoustic_model`` (a VGGish or a VGGish folder) as it is; then, with ``quantize``,
+    makes the int8 copy calibrated on the training segments.
+
+    Parameters
+    ----------
+    clip_examples : sequence of np.ndarray [shape=(n_segments_i, 96, 64)]
+    clip_labels : sequence of str [shape=(n_clips,)]
+
+    Returns
+    -------
+    encoder : AcousticEncoder
+    history : list of dict
+        VGGish's training record per epoch (empty when ``acoustic_model`` was given).
+    embeddings : np.ndarray [shape=(n_clips, embedding_size)], float32
+        The clips' embeddings in fp32 (the reference), the mean of their segments'.
+    """
+    history: list[dict[str, float]] = []
+    if acoustic_model is None:
+        result = acoustic.training.train_vggish(
+            clip_examples, clip_labels, config, seed=seed, device=device, checkpoint_dir=checkpoint_dir,
+            progress=progress,
+        )  # fmt: skip
+        model, history = result.model.to("cpu"), result.history
+    elif isinstance(acoustic_model, (str, os.PathLike)):
+        model = acoustic.vggish.load_vggish(acoustic_model, device="cpu")[0]
+    else:
+        model = acoustic_model.eval()
+    encoder = AcousticEncoder.from_model(model)
+    segments = np.concatenate(list(clip_examples))
+    if quantize:
+        encoder.quantize(segments, seed=seed)
+    embeddings = clip_means(encoder.embed(segments, inference="fp32", device=device), [len(e) for e in clip_examples])
+    return encoder, history, embeddings

@@ -1,0 +1,166 @@
+"""Running the int8 VGGish embedding network with ONNX Runtime; needs neither torch nor onnx.
+
+:func:`~zsac.acoustic.onnx_int8.quantize_vggish_int8` writes the network; :class:`Int8Session`
+runs it. The network takes log-mel examples ``examples`` [shape=(batch, 1, 96, 64)], float32,
+with a dynamic batch axis, and returns ``embeddings`` [shape=(batch, embedding_size)], float32;
+:meth:`Int8Session.embed` adds the channel axis itself.
+
+``onnxruntime`` (and, to quantise, ``onnx``) are imported through :func:`import_onnxruntime`
+only when a session starts, and their absence raises :class:`~zsac.ConfigError` with the
+``pip install`` line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
+from ..errors import CheckpointError, ConfigError, DataError
+
+__all__ = ["INT8_FILE", "Int8Session", "int8_available", "import_onnxruntime"]
+
+INT8_FILE = "vggish.int8.onnx"
+INPUT_NAME = "examples"
+OUTPUT_NAME = "embeddings"
+INSTALL_HINT = "pip install onnxruntime onnx"
+
+
+def int8_available() -> bool:
+    """Whether ``onnxruntime`` and ``onnx`` are installed (so a model can be quantised and run in int8).
+
+    Looks the packages up without importing them, which costs about a second.
+    """
+    for name in ("onnxruntime", "onnx"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):  # ValueError: sys.modules holds None for it
+            return False
+    return True
+
+
+def import_onnxruntime() -> ModuleType:
+    """ONNX Runtime, or a ConfigError with the install line (it is the int8 back end's optional engine)."""
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise ConfigError(f"the int8 VGGish back end needs onnxruntime: {INSTALL_HINT}") from exc
+    return onnxruntime
+
+
+class Int8Session:
+    """An ONNX Runtime session of a quantised VGGish embedding network.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or bytes
+        A file written by :func:`quantize_vggish_int8`; a directory means ``path / INT8_FILE``;
+        bytes are the file's content.
+    threads : int or None
+        ONNX Runtime's intra-op threads; ``None`` keeps its default (one per physical core).
+
+    Attributes
+    ----------
+    path : Path
+    embedding_size : int
+
+    Raises
+    ------
+    CheckpointError
+        The file is missing, is not an ONNX model, or is not a VGGish embedding network.
+    ConfigError
+        ``onnxruntime`` is missing, or ``threads < 1``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | bytes, *, threads: int | None = None) -> None:
+        ort = import_onnxruntime()
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be >= 1 or None, got {threads}")
+        if isinstance(path, bytes):
+            # A model held in memory (a classifier between fit and save).
+            source: str | bytes = path
+            path = Path("<in-memory int8 VGGish>")
+        else:
+            path = Path(path)
+            if path.is_dir():
+                path = path / INT8_FILE
+            if not path.is_file():
+                raise CheckpointError(f"no int8 VGGish model at {path}")
+            source = str(path)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: ORT's own warnings go to stderr, not to logging
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        try:
+            session = ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+        except _ort_errors(ort) as exc:
+            raise CheckpointError(f"cannot load the int8 VGGish model {path}: {exc}") from exc
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        in_shape = list(inputs[0].shape) if len(inputs) == 1 else []
+        out_shape = list(outputs[0].shape) if len(outputs) == 1 else []
+        if (
+            len(in_shape) != 4
+            or in_shape[1:] != [1, EXAMPLE_FRAMES, NUM_MEL_BANDS]
+            or len(out_shape) != 2
+            or not isinstance(out_shape[1], int)
+        ):
+            raise CheckpointError(
+                f"{path} is not a VGGish embedding network: inputs {[(i.name, i.shape) for i in inputs]}, "
+                f"outputs {[(o.name, o.shape) for o in outputs]}; expected one input [batch, 1, "
+                f"{EXAMPLE_FRAMES}, {NUM_MEL_BANDS}] and one output [batch, embedding_size]"
+            )
+        self.path = path
+        self.embedding_size: int = out_shape[1]
+        self._session = session
+        self._input_name = inputs[0].name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, embedding_size={self.embedding_size})"
+
+    def embed(self, examples: np.ndarray, *, batch_size: int = 128) -> np.ndarray:
+        """Embed log-mel examples one batch at a time.
+
+        Parameters
+        ----------
+        examples : np.ndarray [shape=(n, 96, 64) or (n, 1, 96, 64)]
+        batch_size : int
+
+        Returns
+        -------
+        np.ndarray [shape=(n, embedding_size)], float32
+        """
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        examples = as_examples(examples, what="examples")
+        n = examples.shape[0]
+        out = np.empty((n, self.embedding_size), dtype=np.float32)
+        for start in range(0, n, batch_size):
+            batch = np.ascontiguousarray(examples[start : start + batch_size, None])
+            out[start : start + batch.shape[0]] = self._session.run(None, {self._input_name: batch})[0]
+        return out
+
+
+def as_examples(examples: np.ndarray, *, what: str) -> np.ndarray:
+    """``examples`` as float32 [shape=(n, 96, 64)]; a channel axis of 1 is dropped; DataError otherwise."""
+    array = np.asarray(examples, dtype=np.float32)
+    if array.size == 0 and array.ndim < 3:  # an empty list or array: no segments
+        array = array.reshape(0, EXAMPLE_FRAMES, NUM_MEL_BANDS)
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 3 or array.shape[1:] != (EXAMPLE_FRAMES, NUM_MEL_BANDS):
+        raise DataError(f"{what} must have shape (n, {EXAMPLE_FRAMES}, {NUM_MEL_BANDS}), got {array.shape}")
+    return array
+
+
+def _ort_errors(ort: ModuleType) -> tuple[type[BaseException], ...]:
+    # ONNX Runtime's errors derive from Exception directly, one class per status code.
+    state = ort.capi.onnxruntime_pybind11_state
+    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "InvalidProtobuf", "InvalidGraph", "RuntimeException")
+    found = tuple(getattr(state, name) for name in names if isinstance(getattr(state, name, None), type))
+    return (*found, OSError, RuntimeError, ValueError)
