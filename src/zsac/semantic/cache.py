@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._npz import default_cache_dir, load_array, store_array
 from ..errors import DataError
@@ -58,7 +59,9 @@ class EmbeddingCache:
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.npz"
 
-    def encode(self, encoder: TextEncoder, texts: Sequence[str], *, kind: str) -> np.ndarray:
+    def encode(
+        self, encoder: TextEncoder, texts: Sequence[str], *, kind: str, progress: bool = False, what: str = "texts"
+    ) -> np.ndarray:
         """``encoder.encode(texts, kind=kind)``, computing only the texts not cached yet.
 
         Returns
@@ -69,7 +72,7 @@ class EmbeddingCache:
             raise DataError("no texts to encode")
         identity = encoder.identity
         if identity is None:
-            return np.asarray(encoder.encode(texts, kind=kind), dtype=np.float32)
+            return _encode_in_chunks(encoder, texts, kind=kind, progress=progress, what=what)
         keys = [self.key(identity, kind, text) for text in texts]
         found: dict[str, np.ndarray] = {}
         for key in dict.fromkeys(keys):
@@ -83,8 +86,8 @@ class EmbeddingCache:
                 found[key] = vector
         missing = [text for text, key in dict.fromkeys(zip(texts, keys, strict=True)) if key not in found]
         if missing:
-            logger.info("encoding %d of %d texts (the rest are cached)", len(missing), len(set(keys)))
-            vectors = np.asarray(encoder.encode(missing, kind=kind), dtype=np.float32)
+            logger.debug("%s: encoding %d of %d texts (the rest are cached)", what, len(missing), len(set(keys)))
+            vectors = _encode_in_chunks(encoder, missing, kind=kind, progress=progress, what=what)
             for text, vector in zip(missing, vectors, strict=True):
                 key = self.key(identity, kind, text)
                 store_array(self._entry(key), "embedding", vector)
@@ -99,8 +102,40 @@ class EmbeddingCache:
         return np.stack([found[key] for key in keys])
 
 
-def encode_texts(encoder: TextEncoder, texts: Sequence[str], *, kind: str, cache: EmbeddingCache | None) -> np.ndarray:
-    """Encode through ``cache`` when given, else directly."""
+#: Texts per encoder call when a progress bar is shown: small enough for the bar to move
+#: every second or so on a CPU, large enough to keep the encoder's own batching efficient.
+PROGRESS_CHUNK = 64
+
+
+def _encode_in_chunks(
+    encoder: TextEncoder, texts: Sequence[str], *, kind: str, progress: bool, what: str
+) -> np.ndarray:
+    if not progress or len(texts) <= PROGRESS_CHUNK:
+        return np.asarray(encoder.encode(list(texts), kind=kind), dtype=np.float32)
+    chunks = []
+    with tqdm(total=len(texts), desc=f"encoding {what}", unit="text", leave=False) as bar:
+        for start in range(0, len(texts), PROGRESS_CHUNK):
+            chunk = list(texts[start : start + PROGRESS_CHUNK])
+            chunks.append(np.asarray(encoder.encode(chunk, kind=kind), dtype=np.float32))
+            bar.update(len(chunk))
+    return np.concatenate(chunks)
+
+
+def encode_texts(
+    encoder: TextEncoder,
+    texts: Sequence[str],
+    *,
+    kind: str,
+    cache: EmbeddingCache | None,
+    progress: bool = False,
+    what: str = "texts",
+) -> np.ndarray:
+    """Encode through ``cache`` when given, else directly; ``progress`` shows a bar named ``what``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_texts, dim), dtype=float32]
+    """
     if cache is None:
-        return np.asarray(encoder.encode(texts, kind=kind), dtype=np.float32)
-    return cache.encode(encoder, texts, kind=kind)
+        return _encode_in_chunks(encoder, texts, kind=kind, progress=progress, what=what)
+    return cache.encode(encoder, texts, kind=kind, progress=progress, what=what)

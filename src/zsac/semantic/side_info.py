@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,9 @@ __all__ = [
     "read_class_file",
     "with_descriptions",
     "validate_classes",
+    "as_class_infos",
+    "with_fallback_descriptions",
+    "training_class_texts",
 ]
 
 AUDIOSET_CLASS_COLUMNS = ("index", "mid", "display_name")
@@ -305,6 +309,12 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
     if not path.is_file():
         raise DataError(f"class file {path} does not exist")
     suffix = path.suffix.lower()
+    if suffix == ".npz":
+        raise DataError(
+            f"{path} is a class embedding table (zsac embed-classes writes these), not a class list: it holds "
+            "embeddings but no descriptions. Give it to `zsac classify --classes-file`, or give this command the "
+            "class file the table was made from"
+        )
     if suffix == ".csv":
         columns, rows = _read_csv_rows(path)
         if set(AUDIOSET_CLASS_COLUMNS) <= set(columns):
@@ -344,3 +354,96 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
     if ontology is not None:
         classes = with_descriptions(classes, ontology)
     return validate_classes(classes, source=str(path))
+
+
+# --------------------------------------------------------------------------- class texts from users
+
+
+def _normalised_text(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def as_class_infos(classes: Any, *, what: str = "classes") -> list[ClassInfo]:
+    """Class texts as given by a user, as a list of :class:`ClassInfo`.
+
+    Parameters
+    ----------
+    classes : sequence of str, mapping of str to str or None, or sequence of ClassInfo
+        A plain string is the class's name; a mapping gives each name its description.
+    what : str
+        How errors name the list.
+
+    Raises
+    ------
+    DataError
+        An empty list, a name given twice (ignoring case and spacing), or a text with no words.
+    """
+    if isinstance(classes, (str, bytes)):
+        raise DataError(f"{what} must be a list of class texts, not the single string {classes!r}")
+    if classes is None:
+        raise DataError(f"{what}: no classes given")
+    if isinstance(classes, Mapping):
+        items = [
+            ClassInfo(name=str(name).strip(), description=None if text is None else str(text))
+            for name, text in classes.items()
+        ]
+    else:
+        items = []
+        for entry in classes:
+            if isinstance(entry, ClassInfo):
+                items.append(entry)
+            elif isinstance(entry, str):
+                items.append(ClassInfo(name=entry.strip()))
+            else:
+                raise DataError(
+                    f"{what}: expected class texts (str) or ClassInfo, got {type(entry).__name__} {entry!r}"
+                )
+    if not items:
+        raise DataError(f"{what} is empty: give at least one class name or description")
+    seen: dict[str, str] = {}
+    for item in items:
+        for text in (item.label, item.description):
+            if text is not None and not re.search(r"\w", text):
+                raise DataError(f"{what}: the class text {text!r} (class {item.name!r}) has no words")
+        key = _normalised_text(item.name)
+        if key in seen:
+            raise DataError(f"{what} names the class {item.name!r} twice (as {seen[key]!r} and {item.name!r})")
+        seen[key] = item.name
+    return items
+
+
+def with_fallback_descriptions(classes: Sequence[ClassInfo]) -> list[ClassInfo]:
+    """Classes without a description take their label as one.
+
+    So that sentence parts (SSE, BSE, ...) work on names alone, and a class named by a user
+    embeds the same way at training and at prediction time.
+    """
+    lacking = [c.name for c in classes if c.description is None]
+    if lacking:
+        logger.debug("%d classes have no description; their label stands in for it: %s", len(lacking), lacking[:5])
+    return [c if c.description is not None else dataclasses.replace(c, description=c.label) for c in classes]
+
+
+def training_class_texts(
+    class_texts: Any, class_names: Sequence[str], *, allow_absent: bool = False
+) -> dict[str, ClassInfo]:
+    """Texts of training classes by name, from a mapping of name to description or a list of ClassInfo.
+
+    Names that no clip has (absent from ``class_names``) are refused, unless ``allow_absent``
+    (after unreadable files were skipped, a class may have lost all its clips).
+    """
+    if class_texts is None:
+        return {}
+    if isinstance(class_texts, Mapping):
+        items = [ClassInfo(name=str(name), description=text) for name, text in class_texts.items()]
+    else:
+        items = list(class_texts)
+        if not all(isinstance(item, ClassInfo) for item in items):
+            raise DataError("class_texts must map class names to descriptions, or be a list of ClassInfo")
+    texts = {item.name: item for item in items}
+    unknown = sorted(set(texts) - set(class_names))
+    if unknown and not allow_absent:
+        raise DataError(
+            f"class_texts describes classes that no clip has: {unknown}; the classes are {list(class_names)}"
+        )
+    return texts

