@@ -13,17 +13,21 @@ import dataclasses
 import io
 import json
 import logging
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 from tqdm.auto import tqdm
 
 from ._atomic import atomic_path
+from .acoustic.pooling import clip_means, window_means
 from .audio import EXAMPLE_FRAMES, SAMPLE_RATE, STFT_HOP_LENGTH
-from .errors import DataError
+from .datasets.folder import AUDIO_EXTENSIONS
+from .errors import ConfigError
 
 __all__ = [
     "SEGMENT_SECONDS",
@@ -36,6 +40,8 @@ __all__ = [
     "save_embeddings",
     "format_results",
     "OUTPUT_FORMATS",
+    "timeline_window",
+    "check_window_seconds",
 ]
 
 logger = logging.getLogger(__name__)
@@ -51,8 +57,6 @@ def collect_audio_files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
     A path that does not exist is kept, so that it is reported as a failure with the rest.
     """
-    from .datasets.folder import AUDIO_EXTENSIONS
-
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
@@ -73,15 +77,19 @@ class FileResult:
     Attributes
     ----------
     file : str
+    duration_s : float
+        The file's duration. Whole 0.96-s segments are analysed, so up to 0.96 s at its end
+        (or, for a clip shorter than one segment, the zero padding) is not heard.
     n_segments : int
-        0.96-s segments analysed; the file's span is ``n_segments * SEGMENT_SECONDS``.
+        0.96-s segments analysed.
     top : list of (class, probability, score)
         The best ``top_k`` classes of the whole file, best first.
     timeline : list of (start_s, end_s, list of (class, probability, score))
-        Per window, when a timeline was asked for.
+        Per window, when a timeline was asked for; the windows cover the whole file.
     """
 
     file: str
+    duration_s: float
     n_segments: int
     top: list[tuple[str, float, float]]
     timeline: list[tuple[float, float, list[tuple[str, float, float]]]]
@@ -89,19 +97,59 @@ class FileResult:
 
 @dataclasses.dataclass
 class ClassificationRun:
-    """What :func:`classify_files` returns: results in input order, and the files that failed."""
+    """What :func:`classify_files` returns: results in input order, and the files that failed.
+
+    ``window_s`` is the timeline's window in seconds (whole 0.96-s segments), or None.
+    """
 
     classes: list[str]
     results: list[FileResult]
     failures: dict[str, str]
+    window_s: float | None = None
 
 
-def _ranked(
-    scores: np.ndarray, probabilities: np.ndarray, names: Sequence[str], top_k: int
-) -> list[list[tuple[str, float, float]]]:
-    # A stable sort on the negated scores keeps ties in class order, as argmax does.
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
-    return [[(names[j], float(probabilities[i, j]), float(scores[i, j])) for j in row] for i, row in enumerate(order)]
+def check_window_seconds(seconds: float | str) -> float:
+    """A timeline window in seconds, checked: a positive, finite number (a string is parsed).
+
+    Raises
+    ------
+    ConfigError
+    """
+    try:
+        value = float(seconds) if isinstance(seconds, str) else seconds
+    except ValueError:
+        value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"the timeline window must be a positive, finite number of seconds, got {seconds!r}")
+    return float(value)
+
+
+def timeline_window(seconds: float) -> int:
+    """Segments per timeline window: ``seconds`` rounded to whole 0.96-s segments, at least one.
+
+    Raises
+    ------
+    ConfigError
+        For a window that is not a positive, finite number of seconds.
+    """
+    seconds = check_window_seconds(seconds)
+    segments = max(1, round(seconds / SEGMENT_SECONDS))
+    if not math.isclose(segments * SEGMENT_SECONDS, seconds, abs_tol=1e-9):
+        logger.warning(
+            "timeline windows are whole 0.96-s segments: %g s is rounded to %d segment%s = %.2f s",
+            seconds,
+            segments,
+            "" if segments == 1 else "s",
+            segments * SEGMENT_SECONDS,
+        )
+    return segments
+
+
+def _duration(path: str, n_segments: int) -> float:
+    try:
+        return float(sf.info(path).duration)
+    except (sf.LibsndfileError, RuntimeError, OSError):  # read once already, so this is a race with a writer
+        return n_segments * SEGMENT_SECONDS
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -125,13 +173,14 @@ def classify_files(
     ----------
     classifier : ZeroShotClassifier
     files : sequence of paths
-    classes : class texts or None
+    classes : class texts, ClassTable or None
         Any names or descriptions; ``None`` is the classifier's training classes.
     top_k : int
         Classes reported per file (and per window), best first.
     timeline : float or None
         Also classify windows of this many seconds, rounded to whole 0.96-s segments
-        (at least one); the last window of a file may be shorter.
+        (at least one; a warning says so when it rounds); the last window of a file
+        may be shorter, and reaches the file's end.
     chunk_size : int
         Files embedded together; bounds memory.
     progress : bool
@@ -140,17 +189,11 @@ def classify_files(
     -------
     ClassificationRun
     """
-    from .acoustic.embedding import window_means
-
-    if top_k < 1:
-        raise DataError(f"top_k must be at least 1, got {top_k}")
-    window = None
-    if timeline is not None:
-        if not timeline > 0:
-            raise DataError(f"the timeline window must be a positive number of seconds, got {timeline}")
-        window = max(1, round(timeline / SEGMENT_SECONDS))
-    names, phi = classifier._class_matrix(classes)
-    top_k = min(top_k, len(names))
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise ConfigError(f"top_k must be a whole number >= 1, got {top_k!r}")
+    window = None if timeline is None else timeline_window(timeline)
+    table = classifier.class_table(classes)  # embedded once, ranked against every chunk
+    top_k = min(top_k, len(table.names))
     files = [Path(f) for f in files]
     results: list[FileResult] = []
     failures: dict[str, str] = {}
@@ -159,30 +202,23 @@ def classify_files(
             batch = classifier.embed_segments(chunk, skip_errors=True)
             failures.update(batch.failures)
             if batch.segments:
-                clip = batch.clip_embeddings()
-                scores = classifier.bilinear_.decision_function(clip, phi)
-                ranked = _ranked(scores, _probabilities(classifier, scores), names, top_k)
+                ranked = classifier.rank(batch.clip_embeddings(), classes=table).top(top_k)
                 for name, segments, top in zip(batch.names, batch.segments, ranked, strict=True):
+                    duration = _duration(name, len(segments))
                     windows = []
                     if window is not None:
                         means, starts = window_means(segments, window)
-                        window_scores = classifier.bilinear_.decision_function(means, phi)
-                        ranked_windows = _ranked(window_scores, _probabilities(classifier, window_scores), names, top_k)
-                        for start, count, best in zip(
-                            starts, np.diff(np.append(starts, len(segments))), ranked_windows, strict=True
-                        ):
-                            windows.append(
-                                (float(start * SEGMENT_SECONDS), float((start + count) * SEGMENT_SECONDS), best)
-                            )
-                    results.append(FileResult(file=name, n_segments=len(segments), top=top, timeline=windows))
+                        ends = np.append(starts[1:], len(segments)) * SEGMENT_SECONDS
+                        ends[-1] = max(ends[-1], duration)  # the last window reaches the end of the file
+                        per_window = classifier.rank(means, classes=table).top(top_k)
+                        windows = [
+                            (float(start * SEGMENT_SECONDS), float(end), best)
+                            for start, end, best in zip(starts, ends, per_window, strict=True)
+                        ]
+                    results.append(FileResult(name, duration, len(segments), top, windows))
             bar.update(len(chunk))
-    return ClassificationRun(classes=list(names), results=results, failures=failures)
-
-
-def _probabilities(classifier: Any, scores: np.ndarray) -> np.ndarray:
-    from .classifier import _softmax
-
-    return _softmax(scores, classifier.temperature)
+    window_s = None if window is None else window * SEGMENT_SECONDS
+    return ClassificationRun(classes=list(table.names), results=results, failures=failures, window_s=window_s)
 
 
 @dataclasses.dataclass
@@ -220,8 +256,6 @@ def embed_files(
             segments += batch.segments
             failures.update(batch.failures)
             bar.update(len(chunk))
-    from .acoustic.embedding import clip_means
-
     dim = classifier.acoustic_dim_
     flat = np.concatenate(segments) if segments else np.empty((0, dim), dtype=np.float32)
     embeddings = clip_means(flat, [len(s) for s in segments])
@@ -251,8 +285,7 @@ def save_embeddings(run: EmbeddingRun, path: str | os.PathLike[str], *, with_seg
 def _rows(run: ClassificationRun) -> list[dict[str, Any]]:
     rows = []
     for result in run.results:
-        span = result.n_segments * SEGMENT_SECONDS
-        levels = [("file", 0.0, span, result.top)] + [("window", *window) for window in result.timeline]
+        levels = [("file", 0.0, result.duration_s, result.top)] + [("window", *window) for window in result.timeline]
         for level, start, end, ranked in levels:
             for rank, (name, probability, score) in enumerate(ranked, start=1):
                 rows.append(
@@ -278,7 +311,7 @@ def _as_json(run: ClassificationRun) -> str:
     for result in run.results:
         item: dict[str, Any] = {
             "file": result.file,
-            "duration_s": round(result.n_segments * SEGMENT_SECONDS, 2),
+            "duration_s": round(result.duration_s, 3),
             "predictions": entries(result.top),
         }
         if result.timeline:
@@ -286,7 +319,10 @@ def _as_json(run: ClassificationRun) -> str:
                 {"start_s": round(a, 2), "end_s": round(b, 2), "predictions": entries(r)} for a, b, r in result.timeline
             ]
         files.append(item)
-    return json.dumps({"classes": run.classes, "files": files, "failures": run.failures}, indent=2) + "\n"
+    document = {"classes": run.classes, "files": files, "failures": run.failures}
+    if run.window_s is not None:
+        document["timeline_window_s"] = round(run.window_s, 2)
+    return json.dumps(document, indent=2) + "\n"
 
 
 def _as_csv(run: ClassificationRun) -> str:
@@ -301,7 +337,7 @@ def _as_table(run: ClassificationRun) -> str:
     header = ("file", "time (s)", "rank", "class", "probability")
     lines = []
     for row in _rows(run):
-        time_span = "all" if row["level"] == "file" else f"{row['start_s']:.2f}-{row['end_s']:.2f}"
+        time_span = "whole file" if row["level"] == "file" else f"{row['start_s']:.2f}-{row['end_s']:.2f}"
         lines.append((row["file"], time_span, str(row["rank"]), row["class"], f"{row['probability']:.3f}"))
     if not lines:
         return "no file could be classified\n"
@@ -332,4 +368,4 @@ def format_results(run: ClassificationRun, fmt: str) -> str:
         return _as_json(run)
     if fmt == "csv":
         return _as_csv(run)
-    raise DataError(f"unknown output format {fmt!r}; choose from {OUTPUT_FORMATS}")
+    raise ConfigError(f"unknown output format {fmt!r}; choose from {OUTPUT_FORMATS}")

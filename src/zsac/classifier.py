@@ -1,13 +1,15 @@
 """The user-facing zero-shot audio classifier: train on your classes, classify by name or description.
 
-:class:`ZeroShotClassifier` joins the three parts of the paper:
+:class:`ZeroShotClassifier` is the estimator API over named parts:
 
 - the acoustic side θ(x): VGGish trained from scratch on the training classes only
-  (Section III-B), a clip being the mean of its 0.96-s segment embeddings;
+  (Section III-B; :func:`~zsac.acoustic.train_vggish`), run at prediction time by an
+  :class:`~zsac.acoustic.AcousticEncoder` (fp32, bf16 or int8);
 - the semantic side φ(z): a spec such as ``SLE+SSE`` over class names and descriptions
-  (Section III-C, Table V);
+  (Section III-C, Table V; :class:`~zsac.semantic.SemanticEmbedder`);
 - the bilinear compatibility F(x, z) = θ(x)ᵀ W φ(z) trained with WARP (eqs. 4-9), λ chosen
-  by zero-shot accuracy on held-out training classes.
+  by class-split cross-validation over the training classes
+  (:func:`~zsac.compatibility.select_lambda_by_class_folds`).
 
 At prediction time the classes are any texts, so clips are classified into classes that
 the classifier never heard (eq. 5).
@@ -16,209 +18,46 @@ the classifier never heard (eq. 5).
 from __future__ import annotations
 
 import dataclasses
-import json
-import logging
 import math
 import os
-import re
-import shutil
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from scipy.special import softmax
 
-from . import __version__
-from ._atomic import default_permissions, write_json_atomic
-from ._params import EstimatorParams
+from ._estimator import ZsacEstimator, check_fitted
+from ._settings import check_choice, describe, document_parameters, infos_of, parse_float_list, parse_lambda
+from .acoustic.config import VGGishConfig
+from .acoustic.encoder import INFERENCE_MODES, AcousticEncoder, fit_encoder
+from .checkpoint import CLASSIFIER_FILE, read_classifier_folder, write_classifier_folder
+from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
+from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds
 from .errors import CheckpointError, ConfigError, DataError
+from .features import FeatureCache
+from .inputs import SegmentBatch, checked_embeddings, examples_of, input_kind
+from .ranking import Ranking
+from .semantic.config import SemanticConfig
+from .semantic.side_info import ClassInfo, training_class_texts
+from .semantic.specs import SemanticEmbedder, classes_from_texts, parse_spec, warn_on_drift
+from .semantic.tables import ClassTable
 
-__all__ = ["ZeroShotClassifier", "SegmentBatch", "as_class_infos", "MODEL_FILE"]
+__all__ = ["ZeroShotClassifier"]
 
-logger = logging.getLogger(__name__)
-
-MODEL_FILE = "classifier.json"
-CLASS_EMBEDDINGS_FILE = "class_embeddings.safetensors"
-ACOUSTIC_DIR = "acoustic"
-BILINEAR_DIR = "bilinear"
-FORMAT = "zsac-zero-shot-classifier"
-FORMAT_VERSION = 1
-INFERENCE_MODES = ("auto", "fp32", "bf16", "int8")
-# Encoders are deterministic, so a saved table and a recomputed one differ only by float
-# rounding across machines; more than this means another model or another text.
-_ENCODER_TOLERANCE = 1e-3
+_SEMANTIC = SemanticConfig()
+_VGGISH = VGGishConfig()
 
 
-@dataclasses.dataclass
-class SegmentBatch:
-    """Segment embeddings of a batch of inputs; what :meth:`ZeroShotClassifier.embed_segments` returns.
-
-    Attributes
-    ----------
-    segments : list of np.ndarray [shape=(n_segments_i, acoustic_dim)], float32
-        One array per input that succeeded, in input order.
-    index : np.ndarray [shape=(n_ok,)], int64
-        Position in the input of each entry of ``segments``.
-    names : list of str
-        A name per successful input: the path, or ``"#<position>"`` for waveforms.
-    failures : dict of str to str
-        Input name to error message, for inputs that were skipped.
-    """
-
-    segments: list[np.ndarray]
-    index: np.ndarray
-    names: list[str]
-    failures: dict[str, str]
-
-    def clip_embeddings(self) -> np.ndarray:
-        """Each input's clip embedding, the mean of its segments [shape=(n_ok, acoustic_dim)]."""
-        from .acoustic.embedding import clip_means
-
-        if not self.segments:
-            return np.empty((0, 0), dtype=np.float32)
-        return clip_means(np.concatenate(self.segments), [len(s) for s in self.segments])
-
-
-def _normalised_text(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def as_class_infos(classes: Any, *, what: str = "classes") -> list:
-    """Class texts as a list of :class:`~zsac.semantic.ClassInfo`.
-
-    Parameters
-    ----------
-    classes : sequence of str, mapping of str to str or None, or sequence of ClassInfo
-        A plain string is the class's name; its label (the name with underscores read as
-        spaces) also stands in for its description, so that sentence parts (SSE, BSE, ...)
-        work on names alone. A mapping gives each name its description.
-    what : str
-        How errors name the list.
-
-    Raises
-    ------
-    DataError
-        An empty list, a name given twice (ignoring case and spacing), or a text with no words.
-    """
-    from .semantic import ClassInfo
-
-    if isinstance(classes, (str, bytes)):
-        raise DataError(f"{what} must be a list of class texts, not the single string {classes!r}")
-    if isinstance(classes, Mapping):
-        items = [
-            ClassInfo(name=str(name).strip(), description=None if text is None else str(text))
-            for name, text in classes.items()
-        ]
-    elif classes is None:
-        raise DataError(f"{what}: no classes given")
-    else:
-        items = []
-        for entry in classes:
-            if isinstance(entry, ClassInfo):
-                items.append(entry)
-            elif isinstance(entry, str):
-                # The description, when a spec needs one, is the label (see _with_fallback_descriptions),
-                # exactly as for a training class given by name only.
-                items.append(ClassInfo(name=entry.strip()))
-            else:
-                raise DataError(
-                    f"{what}: expected class texts (str) or ClassInfo, got {type(entry).__name__} {entry!r}"
-                )
-    if not items:
-        raise DataError(f"{what} is empty: give at least one class name or description")
-    seen: dict[str, str] = {}
-    for item in items:
-        for text in (item.label, item.description):
-            if text is not None and not re.search(r"\w", text):
-                raise DataError(f"{what}: the class text {text!r} (class {item.name!r}) has no words")
-        key = _normalised_text(item.name)
-        if key in seen:
-            raise DataError(f"{what} names the class {item.name!r} twice (as {seen[key]!r} and {item.name!r})")
-        seen[key] = item.name
-    return items
-
-
-def _with_fallback_descriptions(classes: list, parts: Sequence[str]) -> list:
-    """Classes without a description take their label as one, when the spec has sentence parts."""
-    from .semantic import SEMANTIC_PARTS
-
-    if not any(SEMANTIC_PARTS[part].text == "description" for part in parts):
-        return classes
-    lacking = [c.name for c in classes if c.description is None]
-    if lacking:
-        logger.info("%d classes have no description; their label stands in for it: %s", len(lacking), lacking[:5])
-    return [c if c.description is not None else dataclasses.replace(c, description=c.label) for c in classes]
-
-
-def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
-    from scipy.special import softmax
-
-    return softmax(scores / temperature, axis=1)
-
-
-def _cpu_supports_bf16() -> bool:
-    import torch
-
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-class ZeroShotClassifier(EstimatorParams):
+@document_parameters
+class ZeroShotClassifier(ZsacEstimator):
     """Zero-shot audio classifier: VGGish + semantic class embeddings + bilinear WARP model.
 
     ``fit`` learns from clips of training classes; ``predict`` and friends take
-    ``classes=``, any class names or descriptions, seen in training or not.
-
-    Parameters
-    ----------
-    semantic : str
-        Semantic spec (paper Table V plus SLE/SSE), e.g. ``"SLE+SSE"`` (default, offline
-        with the bundled all-MiniLM-L6-v2), ``"WLE+SSE"``, ``"BSE"``.
-    sentence_model, word2vec, glove, bert : str or None
-        Text models for the spec's parts: a sentence-transformers name or folder; a
-        word2vec ``.bin``; a GloVe ``.txt``; a BERT name or folder (see
-        :class:`~zsac.semantic.SemanticEmbedder`).
-    tables : mapping of str to path, or None
-        Precomputed part tables, e.g. ``{"WLE": "word2vec_label_embeddings.npz"}``.
-    label_template : str or None
-        Embed labels inside a template, e.g. ``"the sound of {label}"``.
-    normalize : bool
-        L2-normalise each semantic part per class.
-    acoustic_model : path, VGGish or None
-        A trained VGGish (a folder written by ``zsac train-acoustic``'s ``final/`` or
-        :func:`~zsac.acoustic.save_vggish`) to use as is; ``None`` trains one from scratch on
-        the training classes when ``fit`` gets audio.
-    conv_channels, fc_units : sequence of 4 int, int
-        VGGish widths for training from scratch (VGGish's are 64, 128, 256, 512 and 4096).
-    max_epochs, patience, batch_size, learning_rate, validation_fraction
-        VGGish training (see :func:`~zsac.acoustic.train_vggish`).
-    checkpoint_dir : path or None
-        Where VGGish training checkpoints go, so that an interrupted ``fit`` resumes.
-    lam : float or "auto"
-        λ of the bilinear model; ``"auto"`` chooses from ``lambda_grid`` by zero-shot Top-1
-        on held-out training classes (class-split cross-validation).
-    lambda_grid : sequence of float
-        The paper's {0, 0.01, 1, 10} by default.
-    solver, max_iter
-        Bilinear solver (``"lbfgs"``, ``"adam"`` or ``"sgd"``) and its iterations.
-    temperature : float
-        Softmax temperature of :meth:`predict_proba`.
-    inference : {"auto", "fp32", "bf16", "int8"}
-        How VGGish embeds at prediction time. ``"auto"``: int8 ONNX Runtime on the CPU when
-        the model has a quantised copy that passed its tolerance check, else bf16 where
-        the CPU or GPU supports it, else fp32.
-    quantize : bool
-        After training VGGish, make an int8 ONNX copy calibrated on the training segments.
-    pad_short : bool
-        Zero-pad clips shorter than one 0.96-s segment instead of rejecting them.
-    feature_cache : bool or path
-        Cache log-mel features of files (``True``: the user cache dir).
-    device : str or None
-        For VGGish and text models; ``None`` picks CUDA when available.
-    seed : int
-        Seeds VGGish training, the class folds of λ selection and the calibration subset.
-    progress : bool
-        Show progress bars.
+    ``classes=``, any class names or descriptions, seen in training or not. The parameters
+    (listed below from their one home: :class:`~zsac.semantic.SemanticConfig`,
+    :class:`~zsac.acoustic.VGGishConfig` and this class's ``_param_settings``) are the
+    ``zsac train`` options of the same names.
 
     Attributes
     ----------
@@ -227,8 +66,10 @@ class ZeroShotClassifier(EstimatorParams):
     class_info_ : list of ClassInfo
         Training classes with the texts they were embedded from.
     class_embeddings_ : np.ndarray [shape=(n_classes, semantic_dim)], float32
-    acoustic_model_ : VGGish or None
+    acoustic_encoder_ : AcousticEncoder or None
         ``None`` when fitted on precomputed embeddings.
+    acoustic_model_ : VGGish or None
+        The encoder's torch network (built on first access).
     bilinear_ : Bilinear
     lambda_ : float
     lambda_scores_ : dict of float to float
@@ -236,32 +77,63 @@ class ZeroShotClassifier(EstimatorParams):
     acoustic_dim_, semantic_dim_ : int
     quantization_ : dict or None
         The int8 copy's tolerance report.
+    acoustic_history_ : list of dict
+        VGGish's training record per epoch (empty when no VGGish was trained).
     fit_failures_ : dict of str to str
         Inputs that ``fit(..., skip_errors=True)`` skipped, with the reason.
     """
 
+    _param_settings: ClassVar[dict[str, dict[str, Any]]] = {
+        **infos_of(SemanticConfig),
+        "acoustic_model": describe(
+            "a trained VGGish (folder or object) to use as is instead of training one on the training classes"
+        ),
+        **infos_of(VGGishConfig),
+        "checkpoint_dir": describe("where VGGish training checkpoints go, so that an interrupted fit resumes"),
+        "lam": describe(
+            "bilinear λ, or auto (chosen on held-out training classes)", flag="--lambda", parse=parse_lambda
+        ),
+        "lambda_grid": describe("comma-separated λ values for auto (the paper's: 0,0.01,1,10)", parse=parse_float_list),
+        "solver": Bilinear._param_settings["solver"],
+        "max_iter": Bilinear._param_settings["max_iter"],
+        "temperature": describe("softmax temperature of the probabilities", parse=float),
+        "inference": describe("VGGish arithmetic (auto: int8 on a CPU if the model has it)", choices=INFERENCE_MODES),
+        "quantize": describe("make an int8 copy of VGGish after training, for fast CPU inference"),
+        "pad_short": describe("zero-pad clips shorter than 0.96 s instead of rejecting them"),
+        "feature_cache": describe("cache log-mel features of files (True: the user cache dir), or a cache folder"),
+        "device": describe("cpu, cuda, cuda:1, ... (default: cuda when available)"),
+        "seed": describe("seeds VGGish training, the class folds of λ selection and int8 calibration", parse=int),
+        "progress": describe("show progress bars"),
+    }
+
     def __init__(
         self,
         *,
-        semantic: str = "SLE+SSE",
-        sentence_model: str | None = None,
-        word2vec: str | None = None,
-        glove: str | None = None,
-        bert: str | None = None,
-        tables: Mapping[str, str] | None = None,
-        label_template: str | None = None,
-        normalize: bool = True,
+        semantic: str = _SEMANTIC.semantic,
+        sentence_model: str | None = _SEMANTIC.sentence_model,
+        word2vec: str | None = _SEMANTIC.word2vec,
+        glove: str | None = _SEMANTIC.glove,
+        bert: str | None = _SEMANTIC.bert,
+        bert_pooling: str = _SEMANTIC.bert_pooling,
+        bert_layer: int = _SEMANTIC.bert_layer,
+        bert_max_length: int = _SEMANTIC.bert_max_length,
+        stop_words: str = _SEMANTIC.stop_words,
+        word_vector_limit: int | None = _SEMANTIC.word_vector_limit,
+        tables: Any = _SEMANTIC.tables,
+        label_template: str | None = _SEMANTIC.label_template,
+        normalize: bool = _SEMANTIC.normalize,
         acoustic_model: Any = None,
-        conv_channels: Sequence[int] = (64, 128, 256, 512),
-        fc_units: int = 4096,
-        max_epochs: int = 100,
-        patience: int = 5,
-        batch_size: int = 64,
-        learning_rate: float = 1e-4,
-        validation_fraction: float = 0.2,
+        conv_channels: Sequence[int] = _VGGISH.conv_channels,
+        fc_units: int = _VGGISH.fc_units,
+        max_epochs: int = _VGGISH.max_epochs,
+        patience: int = _VGGISH.patience,
+        batch_size: int = _VGGISH.batch_size,
+        learning_rate: float = _VGGISH.learning_rate,
+        validation_fraction: float = _VGGISH.validation_fraction,
+        split_unit: str = _VGGISH.split_unit,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         lam: float | str = "auto",
-        lambda_grid: Sequence[float] = (0.0, 0.01, 1.0, 10.0),
+        lambda_grid: Sequence[float] = PAPER_LAMBDA_GRID,
         solver: str = "lbfgs",
         max_iter: int | None = None,
         temperature: float = 1.0,
@@ -278,6 +150,11 @@ class ZeroShotClassifier(EstimatorParams):
         self.word2vec = word2vec
         self.glove = glove
         self.bert = bert
+        self.bert_pooling = bert_pooling
+        self.bert_layer = bert_layer
+        self.bert_max_length = bert_max_length
+        self.stop_words = stop_words
+        self.word_vector_limit = word_vector_limit
         self.tables = tables
         self.label_template = label_template
         self.normalize = normalize
@@ -289,6 +166,7 @@ class ZeroShotClassifier(EstimatorParams):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
+        self.split_unit = split_unit
         self.checkpoint_dir = checkpoint_dir
         self.lam = lam
         self.lambda_grid = lambda_grid
@@ -303,177 +181,81 @@ class ZeroShotClassifier(EstimatorParams):
         self.seed = seed
         self.progress = progress
 
-    def _check_params(self) -> tuple[str, ...]:
-        from .compatibility import SOLVERS
-        from .semantic import parse_spec
+    # -- the parts, as configured ------------------------------------------------------------
 
-        parts = parse_spec(self.semantic)
-        if self.inference not in INFERENCE_MODES:
-            raise ConfigError(f"inference must be one of {INFERENCE_MODES}, got {self.inference!r}")
-        if self.solver not in SOLVERS:
-            raise ConfigError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+    def _config(self, config_class: type) -> Any:
+        return config_class(**{f.name: getattr(self, f.name) for f in dataclasses.fields(config_class)})
+
+    def _check_params(self) -> None:
+        self._config(SemanticConfig).specs()
+        self._config(VGGishConfig)
+        check_choice(type(self).__name__, "inference", self.inference, INFERENCE_MODES)
+        check_choice(type(self).__name__, "solver", self.solver, SOLVERS)
         if not (isinstance(self.temperature, (int, float)) and 0 < self.temperature < math.inf):
             raise ConfigError(f"temperature must be a positive number, got {self.temperature!r}")
         if self.lam != "auto" and not (isinstance(self.lam, (int, float)) and 0 <= self.lam < math.inf):
             raise ConfigError(f"lam must be 'auto' or a number >= 0, got {self.lam!r}")
-        return parts
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "bilinear_"):
-            raise ConfigError("this ZeroShotClassifier is not fitted yet: call fit() or ZeroShotClassifier.load()")
-
-    # -- the semantic side -----------------------------------------------------------------
-
-    def _embedder(self):
+    def _embedder(self) -> SemanticEmbedder:
         if getattr(self, "_semantic_embedder", None) is None:
-            from .semantic import DEFAULT_BERT_MODEL, SemanticEmbedder
-
-            self._semantic_embedder = SemanticEmbedder(
-                word2vec=self.word2vec,
-                glove=self.glove,
-                bert=self.bert or DEFAULT_BERT_MODEL,
-                sentence_model=self.sentence_model,
-                tables=dict(self.tables or {}),
-                normalize=self.normalize,
-                device=self.device,
+            self._semantic_embedder = SemanticEmbedder.from_config(
+                self._config(SemanticConfig), device=self.device, progress=self.progress
             )
         return self._semantic_embedder
 
-    def _prepare_classes(self, classes: Any, *, what: str) -> list:
-        from .semantic import parse_spec, with_label_template
+    def _bilinear(self, lam: float) -> Bilinear:
+        return Bilinear(lam=lam, solver=self.solver, max_iter=self.max_iter, seed=self.seed)
 
-        items = as_class_infos(classes, what=what)
-        if self.label_template:
-            items = with_label_template(items, self.label_template)
-        return _with_fallback_descriptions(items, parse_spec(self.semantic))
+    def _feature_cache(self) -> FeatureCache | None:
+        return FeatureCache.of_setting(self.feature_cache)
 
-    def embed_classes(self, classes: Any) -> np.ndarray:
-        """Semantic embeddings φ(z) of class texts under the fitted spec.
+    # -- the semantic side ---------------------------------------------------------------------
+
+    def class_table(self, classes: Any = None) -> ClassTable:
+        """The class embeddings φ(z) of class texts under the fitted spec.
 
         Parameters
         ----------
-        classes : sequence of str, mapping of name to description, or sequence of ClassInfo
-            See :func:`as_class_infos`.
+        classes : class texts, ClassTable or None
+            Any names or descriptions (a list of str, a mapping of name to description, or
+            ClassInfo); a table written by ``zsac embed-classes`` under the same spec; or
+            ``None``, the training classes.
 
         Returns
         -------
-        np.ndarray [shape=(n_classes, semantic_dim)], float32
+        ClassTable
+            ``names`` and ``embeddings`` [shape=(n_classes, semantic_dim)], float32.
         """
-        return self._class_matrix(classes)[1]
-
-    def _class_matrix(self, classes: Any) -> tuple[list[str], np.ndarray]:
+        check_fitted(self, "bilinear_")
         if classes is None:
-            self._check_fitted()
-            return list(self.classes_), self.class_embeddings_
-        items = self._prepare_classes(classes, what="classes")
-        self._check_encoder()
-        table = self._embedder().embed(self.semantic, items)
-        return [item.name for item in items], table.embeddings
+            return ClassTable(embeddings=self.class_embeddings_, names=tuple(self.classes_), spec=self.semantic)
+        if isinstance(classes, ClassTable):
+            return self._checked_table(classes)
+        items = classes_from_texts(classes, spec=self.semantic)
+        if getattr(self, "_check_text_models", False):
+            self._check_text_models = False
+            warn_on_drift(self._embedder(), self.semantic, self.class_info_, self.class_embeddings_)
+        return self._embedder().embed(self.semantic, items)
 
-    def _check_encoder(self) -> None:
-        """After load(): the text models must give the training classes the embeddings they had."""
-        if not getattr(self, "_encoder_unchecked", False):
-            return
-        self._encoder_unchecked = False
-        recomputed = self._embedder().embed(self.semantic, self.class_info_).embeddings
-        gap = float(np.max(np.abs(recomputed - self.class_embeddings_)))
-        if gap > _ENCODER_TOLERANCE:
-            logger.warning(
-                "the text models now give the training classes other %s embeddings than at training time "
-                "(largest difference %.3g): another model version or path? Predictions may suffer.",
-                self.semantic,
-                gap,
+    def _checked_table(self, table: ClassTable) -> ClassTable:
+        if table.spec is None or parse_spec(table.spec) != parse_spec(self.semantic) or table.dim != self.semantic_dim_:
+            raise DataError(
+                f"the class table holds {table.spec} embeddings ({table.dim}-d); this model uses {self.semantic} "
+                f"({self.semantic_dim_}-d): embed the classes with --semantic {self.semantic}"
             )
+        return table
 
-    # -- the acoustic side -----------------------------------------------------------------
+    def embed_classes(self, classes: Any) -> np.ndarray:
+        """Semantic embeddings φ(z) of class texts [shape=(n_classes, semantic_dim)], float32 (:meth:`class_table`)."""
+        return self.class_table(classes).embeddings
 
-    @staticmethod
-    def _input_kind(X: Any, sample_rate: int | None) -> tuple[str, Any]:
-        """What ``X`` holds, and ``X`` itself with any iterator turned into a list."""
-        if isinstance(X, (str, os.PathLike)):
-            raise DataError(f"X must be a list of audio files, not the single path {os.fspath(X)!r}")
-        if not hasattr(X, "ndim"):
-            X = list(X)
-        if sample_rate is not None:
-            return "waveforms", X
-        if hasattr(X, "ndim") and X.ndim == 2 and np.issubdtype(np.asarray(X).dtype, np.number):
-            return "embeddings", X
-        items = [X] if hasattr(X, "ndim") else X
-        if items and all(isinstance(item, (str, os.PathLike)) for item in items):
-            return "paths", X
-        if items and all(isinstance(item, np.ndarray) for item in items):
-            raise DataError("X looks like waveforms: pass their sample_rate= as well")
-        raise DataError(
-            "X must be audio file paths, waveforms (with sample_rate=) or a 2-D array of acoustic embeddings"
-        )
+    # -- the acoustic side ---------------------------------------------------------------------
 
-    def _feature_cache(self):
-        from .features import FeatureCache
-
-        if self.feature_cache is False or self.feature_cache is None:
-            return None
-        return FeatureCache(None if self.feature_cache is True else self.feature_cache)
-
-    def _examples(
-        self, X: Any, kind: str, sample_rate: int | None, *, skip_errors: bool
-    ) -> tuple[list[np.ndarray], list[int], list[str], dict[str, str]]:
-        """Log-mel examples of audio inputs: (examples, kept positions, names, failures)."""
-        from .audio import waveform_to_examples
-        from .errors import AudioError
-        from .features import extract_examples
-
-        if kind == "paths":
-            paths = [Path(p) for p in X]
-            extracted = extract_examples(
-                paths,
-                cache=self._feature_cache(),
-                pad_short=self.pad_short,
-                skip_errors=skip_errors,
-                progress=self.progress and len(paths) > 1,
-            )
-            # Successes come back in input order; a failed path fails at each of its positions.
-            kept = [i for i, path in enumerate(paths) if os.fspath(path) not in extracted.failures]
-            return extracted.examples, kept, [os.fspath(p) for p in extracted.paths], extracted.failures
-        if isinstance(X, np.ndarray) and X.ndim <= 2:
-            waveforms = [X] if X.ndim == 1 else list(X)
-        else:
-            waveforms = list(X)
-        examples, kept, names, failures = [], [], [], {}
-        for i, waveform in enumerate(waveforms):
-            try:
-                examples.append(waveform_to_examples(np.asarray(waveform), int(sample_rate), pad_short=self.pad_short))
-            except AudioError as exc:
-                if not skip_errors:
-                    raise AudioError(f"waveform #{i}: {exc}") from exc
-                logger.warning("skipping waveform #%d: %s", i, exc)
-                failures[f"#{i}"] = str(exc)
-                continue
-            kept.append(i)
-            names.append(f"#{i}")
-        return examples, kept, names, failures
-
-    def _inference_mode(self) -> str:
-        from ._device import resolve_device
-
-        device = resolve_device(self.device)
-        mode = self.inference
-        if mode == "int8" and getattr(self, "_int8_session", None) is None:
-            raise ConfigError("inference='int8' needs the model's int8 copy, which this classifier does not have")
-        if mode == "auto":
-            if device.type == "cpu" and getattr(self, "_int8_session", None) is not None:
-                return "int8"
-            if device.type == "cuda" or _cpu_supports_bf16():
-                return "bf16"
-            return "fp32"
-        return mode
-
-    def _segment_embeddings(self, examples: np.ndarray, *, mode: str | None = None) -> np.ndarray:
-        from .acoustic.embedding import segment_embeddings
-
-        mode = mode or self._inference_mode()
-        if mode == "int8":
-            return self._int8_session.embed(examples)
-        return segment_embeddings(self.acoustic_model_, examples, device=self.device, precision=mode)
+    @property
+    def acoustic_model_(self) -> Any:
+        """The trained VGGish (torch), or ``None`` when fitted on precomputed embeddings."""
+        encoder = self.acoustic_encoder_
+        return None if encoder is None else encoder.model
 
     def embed_segments(self, X: Any, *, sample_rate: int | None = None, skip_errors: bool = False) -> SegmentBatch:
         """Segment embeddings of audio inputs, one 0.96-s segment per row.
@@ -491,23 +273,26 @@ class ZeroShotClassifier(EstimatorParams):
         -------
         SegmentBatch
         """
-        self._check_fitted()
-        kind, X = self._input_kind(X, sample_rate)
+        check_fitted(self, "bilinear_")
+        kind, X = input_kind(X, sample_rate)
         if kind == "embeddings":
             raise DataError("embed_segments needs audio, not precomputed embeddings")
-        if self.acoustic_model_ is None:
+        if self.acoustic_encoder_ is None:
             raise ConfigError(
                 "this classifier was fitted on precomputed acoustic embeddings and has no acoustic model; "
                 "pass embeddings of the same kind instead of audio"
             )
-        examples, kept, names, failures = self._examples(X, kind, sample_rate, skip_errors=skip_errors)
-        if examples:
-            flat = self._segment_embeddings(np.concatenate(examples))
-            bounds = np.cumsum([len(e) for e in examples])[:-1]
-            segments = np.split(flat, bounds)
-        else:
-            segments = []
-        return SegmentBatch(segments=segments, index=np.asarray(kept, dtype=np.int64), names=names, failures=failures)
+        found = examples_of(
+            X, kind, sample_rate=sample_rate, pad_short=self.pad_short, cache=self._feature_cache(),
+            skip_errors=skip_errors, progress=self.progress,
+        )  # fmt: skip
+        segments = []
+        if found.examples:
+            flat = self.acoustic_encoder_.embed(
+                np.concatenate(found.examples), inference=self.inference, device=self.device
+            )
+            segments = np.split(flat, np.cumsum([len(e) for e in found.examples])[:-1])
+        return SegmentBatch(segments, np.asarray(found.kept, dtype=np.int64), found.names, found.failures)
 
     def transform(self, X: Any, *, sample_rate: int | None = None) -> np.ndarray:
         """Acoustic clip embeddings θ(x), each the mean of the clip's segment embeddings.
@@ -516,37 +301,19 @@ class ZeroShotClassifier(EstimatorParams):
         -------
         np.ndarray [shape=(n_clips, acoustic_dim)], float32
         """
-        self._check_fitted()
-        kind, X = self._input_kind(X, sample_rate)
-        if kind == "embeddings":
-            return self._check_embeddings(X)
-        batch = self.embed_segments(X, sample_rate=sample_rate)
-        if not batch.segments:
-            return np.empty((0, self.acoustic_dim_), dtype=np.float32)
-        return batch.clip_embeddings()
+        check_fitted(self, "bilinear_")
+        kind, X = input_kind(X, sample_rate)
+        if kind != "embeddings":
+            batch = self.embed_segments(X, sample_rate=sample_rate)
+            return batch.clip_embeddings() if batch.segments else np.empty((0, self.acoustic_dim_), np.float32)
+        return checked_embeddings(X, dim=self.acoustic_dim_, allow_empty=True)
 
-    def _check_embeddings(self, X: Any) -> np.ndarray:
-        embeddings = np.asarray(X, dtype=np.float32)
-        if embeddings.shape[1] != self.acoustic_dim_:
-            raise DataError(
-                f"acoustic embeddings have {embeddings.shape[1]} dimensions; this classifier expects "
-                f"{self.acoustic_dim_}"
-            )
-        if not np.isfinite(embeddings).all():
-            raise DataError("acoustic embeddings contain NaN or infinite values")
-        return embeddings
-
-    # -- fitting ---------------------------------------------------------------------------
+    # -- fitting -------------------------------------------------------------------------------
 
     def fit(
-        self,
-        X: Any,
-        y: Sequence[str],
-        class_texts: Any = None,
-        *,
-        sample_rate: int | None = None,
+        self, X: Any, y: Sequence[str], class_texts: Any = None, *, sample_rate: int | None = None,
         skip_errors: bool = False,
-    ) -> ZeroShotClassifier:
+    ) -> ZeroShotClassifier:  # fmt: skip
         """Train on clips of the training classes.
 
         Parameters
@@ -567,179 +334,87 @@ class ZeroShotClassifier(EstimatorParams):
         -------
         self
         """
-        from .semantic import ClassInfo
-
         self._check_params()
         if isinstance(y, (str, bytes)):
             raise DataError(f"y must hold one class name per clip, not the single string {y!r}")
         labels = [str(label) for label in y]
-        kind, X = self._input_kind(X, sample_rate)
+        kind, X = input_kind(X, sample_rate)
         self._semantic_embedder = None  # text-model parameters may have changed since the last fit
-        n_inputs = len(X) if kind != "embeddings" else np.asarray(X).shape[0]
+        n_inputs = np.asarray(X).shape[0] if kind == "embeddings" else len(X)
         if n_inputs != len(labels):
             raise DataError(f"X has {n_inputs} clips but y has {len(labels)} labels")
-        _class_texts(class_texts, sorted(set(labels)))  # fail on bad texts before any audio work
+        training_class_texts(class_texts, sorted(set(labels)))  # fail on bad texts before any audio work
 
-        self.quantization_ = None
-        self._int8_session = None
-        self._int8_bytes = None
-        self.acoustic_history_ = []
-        self.fit_failures_ = {}
-        examples = None
+        self.acoustic_history_, self.fit_failures_, self.acoustic_encoder_ = [], {}, None
         if kind == "embeddings":
-            acoustic = np.asarray(X, dtype=np.float32)
-            if acoustic.shape[0] == 0 or not np.isfinite(acoustic).all():
-                raise DataError("acoustic embeddings must be a non-empty array of finite values")
+            acoustic = checked_embeddings(X)
         else:
-            examples, kept, _, self.fit_failures_ = self._examples(X, kind, sample_rate, skip_errors=skip_errors)
-            labels = [labels[i] for i in kept]
+            found = examples_of(
+                X, kind, sample_rate=sample_rate, pad_short=self.pad_short, cache=self._feature_cache(),
+                skip_errors=skip_errors, progress=self.progress,
+            )  # fmt: skip
+            labels, self.fit_failures_ = [labels[i] for i in found.kept], found.failures
         class_names = sorted(set(labels))
         if len(class_names) < 2:
             raise DataError(f"training needs clips of at least 2 classes, got {class_names}")
-        texts = _class_texts(class_texts, class_names, allow_absent=True)
-        classes = self._prepare_classes([texts.get(name, ClassInfo(name=name)) for name in class_names], what="y")
-        if examples is None:
-            self.acoustic_model_ = None
-        else:
-            self.acoustic_model_ = self._fit_acoustic(examples, labels)
-            acoustic = self._training_embeddings(examples)
+        texts = training_class_texts(class_texts, class_names, allow_absent=True)
+        classes = classes_from_texts(
+            [texts.get(name, ClassInfo(name=name)) for name in class_names], spec=self.semantic, what="y"
+        )
+        if kind != "embeddings":
+            self.acoustic_encoder_, self.acoustic_history_, acoustic = fit_encoder(
+                found.examples, labels, acoustic_model=self.acoustic_model, config=self._config(VGGishConfig),
+                quantize=self.quantize and self.inference in ("auto", "int8"), seed=self.seed, device=self.device,
+                checkpoint_dir=self.checkpoint_dir, progress=self.progress,
+            )  # fmt: skip
+        self.quantization_ = None if self.acoustic_encoder_ is None else self.acoustic_encoder_.quantization
         self.acoustic_dim_ = int(acoustic.shape[1])
 
         table = self._embedder().embed(self.semantic, classes)
-        self.class_info_ = classes
-        self.classes_ = np.array(class_names)
-        self.class_embeddings_ = table.embeddings
-        self.semantic_dim_ = int(table.dim)
+        self.class_info_, self.classes_ = classes, np.array(class_names)
+        self.class_embeddings_, self.semantic_dim_ = table.embeddings, int(table.dim)
         self.semantic_sources_ = {part: info["source"] for part, info in table.metadata["parts"].items()}
         label_index = np.searchsorted(self.classes_, np.array(labels))
-        self.lambda_, self.lambda_scores_ = self._choose_lambda(acoustic, label_index)
+        if self.lam == "auto":
+            chosen = select_lambda_by_class_folds(
+                acoustic, label_index, self.class_embeddings_, estimator=self._bilinear(0.0),
+                grid=self.lambda_grid, seed=self.seed,
+            )  # fmt: skip
+            self.lambda_, self.lambda_scores_ = chosen.lam, chosen.scores
+        else:
+            self.lambda_, self.lambda_scores_ = float(self.lam), {}
         self.bilinear_ = self._bilinear(self.lambda_).fit(acoustic, label_index, self.class_embeddings_)
-        self._encoder_unchecked = False
+        self._check_text_models = False
         return self
 
-    def _fit_acoustic(self, examples: list[np.ndarray], labels: list[str]):
-        from .acoustic import VGGish, load_vggish, train_vggish
+    # -- prediction ----------------------------------------------------------------------------
 
-        if isinstance(self.acoustic_model, VGGish):
-            return self.acoustic_model.eval()
-        if self.acoustic_model is not None:
-            return load_vggish(self.acoustic_model, device="cpu")[0]
-        result = train_vggish(
-            examples,
-            labels,
-            validation_fraction=self.validation_fraction,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            seed=self.seed,
-            device=self.device,
-            model_options={"conv_channels": tuple(self.conv_channels), "fc_units": self.fc_units},
-            checkpoint_dir=self.checkpoint_dir,
-            progress=self.progress,
-        )
-        self.acoustic_history_ = result.history
-        return result.model.to("cpu")
-
-    def _training_embeddings(self, examples: list[np.ndarray]) -> np.ndarray:
-        """Training clips' embeddings in fp32 (the reference), and the int8 copy calibrated on them."""
-        from .acoustic.embedding import clip_means
-
-        flat = np.concatenate(examples)
-        if self.quantize and self.inference in ("auto", "int8"):
-            self._make_int8_copy(flat)
-        segments = self._segment_embeddings(flat, mode="fp32")
-        return clip_means(segments, [len(e) for e in examples])
-
-    def _make_int8_copy(self, segments: np.ndarray) -> None:
-        from .acoustic.onnx_int8 import Int8Session, int8_available, quantize_vggish_int8
-
-        if not int8_available():
-            logger.info("onnxruntime is not installed: no int8 copy of VGGish (pip install onnxruntime onnx)")
-            return
-        with tempfile.TemporaryDirectory(prefix="zsac-int8-") as tmp:
-            report = quantize_vggish_int8(
-                self.acoustic_model_, segments, Path(tmp) / "vggish.int8.onnx", seed=self.seed
-            )
-            self._int8_bytes = report.path.read_bytes()
-        self.quantization_ = {
-            "n_calibration": report.n_calibration,
-            "n_check": report.n_check,
-            "min_cosine": report.min_cosine,
-            "mean_cosine": report.mean_cosine,
-            "relative_error": report.relative_error,
-            "passed": report.passed,
-        }
-        self._int8_session = Int8Session(self._int8_bytes) if report.passed else None
-
-    def _bilinear(self, lam: float):
-        from .compatibility import Bilinear
-
-        return Bilinear(lam=lam, solver=self.solver, max_iter=self.max_iter, seed=self.seed)
-
-    def _choose_lambda(self, acoustic: np.ndarray, labels: np.ndarray) -> tuple[float, dict[float, float]]:
-        """λ by class-split cross-validation: each fold's classes are held out and classified zero-shot."""
-        from .compatibility import select_lambda
-        from .protocols import random_class_folds
-
-        if self.lam != "auto":
-            return float(self.lam), {}
-        n_classes = len(self.classes_)
-        grid = [float(lam) for lam in self.lambda_grid]
-        if n_classes < 4:
-            fallback = 0.01 if 0.01 in grid else grid[0]
-            logger.warning(
-                "choosing λ needs at least 4 training classes (2 held out per fold); with %d, λ=%g", n_classes, fallback
-            )
-            return fallback, {}
-        folds = random_class_folds(range(n_classes), n_folds=min(5, n_classes // 2), seed=self.seed)
-        totals = dict.fromkeys(grid, 0.0)
-        for held_out in folds.values():
-            held = np.isin(labels, held_out)
-            train_classes = np.setdiff1d(np.arange(n_classes), held_out)
-            selection = select_lambda(
-                acoustic[~held],
-                np.searchsorted(train_classes, labels[~held]),
-                self.class_embeddings_[train_classes],
-                acoustic[held],
-                np.searchsorted(np.asarray(held_out), labels[held]),
-                self.class_embeddings_[list(held_out)],
-                estimator=self._bilinear(grid[0]),
-                grid=grid,
-                warn_on_ties=False,
-            )
-            for lam, top1 in selection.validation_top1.items():
-                totals[lam] += top1 / len(folds)
-        best = max(grid, key=lambda lam: (totals[lam], lam))
-        if len(grid) > 1 and len(set(totals.values())) == 1:
-            logger.warning(
-                "every λ in %s gave the same held-out-class Top-1 (%.4f), so λ=%g is an arbitrary choice; "
-                "more training classes or clips would tell them apart",
-                grid,
-                totals[best],
-                best,
-            )
-        logger.info("λ=%g chosen by held-out-class Top-1 %s", best, {k: round(v, 4) for k, v in totals.items()})
-        return best, totals
-
-    # -- prediction ------------------------------------------------------------------------
-
-    def decision_function(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
-        """Compatibility F(x, z) = θ(x)ᵀ W φ(z) of every clip with every class (eq. 4).
+    def rank(self, acoustic_embeddings: np.ndarray, *, classes: Any = None) -> Ranking:
+        """Compatibilities and probabilities of acoustic embeddings with classes.
 
         Parameters
         ----------
-        X : paths, waveforms (with ``sample_rate``) or acoustic embeddings [shape=(n_clips, dim)]
-        classes : class texts or None
-            Any names or descriptions (see :func:`as_class_infos`); ``None`` is the training classes.
+        acoustic_embeddings : np.ndarray [shape=(n_clips, acoustic_dim)]
+            θ(x), e.g. from :meth:`transform` or :meth:`embed_segments`.
+        classes : class texts, ClassTable or None
+            See :meth:`class_table`; pass a table to rank many batches against the same classes.
+
+        Returns
+        -------
+        Ranking
+        """
+        table = self.class_table(classes)
+        scores = self.bilinear_.decision_function(acoustic_embeddings, table.embeddings)
+        return Ranking(list(table.names), scores, softmax(scores / self.temperature, axis=1))
+
+    def decision_function(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
+        """Compatibility F(x, z) = θ(x)ᵀ W φ(z) of every clip with every class (eq. 4).
 
         Returns
         -------
         np.ndarray [shape=(n_clips, n_classes)], float64
         """
-        self._check_fitted()
-        _, phi = self._class_matrix(classes)
-        return self.bilinear_.decision_function(self.transform(X, sample_rate=sample_rate), phi)
+        return self.rank(self.transform(X, sample_rate=sample_rate), classes=classes).scores
 
     def predict_proba(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
         """Softmax over the compatibilities divided by ``temperature``.
@@ -748,7 +423,7 @@ class ZeroShotClassifier(EstimatorParams):
         -------
         np.ndarray [shape=(n_clips, n_classes)], float64; rows sum to 1
         """
-        return _softmax(self.decision_function(X, classes=classes, sample_rate=sample_rate), self.temperature)
+        return self.rank(self.transform(X, sample_rate=sample_rate), classes=classes).probabilities
 
     def predict(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
         """The best class of each clip (eq. 5), by name.
@@ -757,10 +432,8 @@ class ZeroShotClassifier(EstimatorParams):
         -------
         np.ndarray [shape=(n_clips,)], str
         """
-        self._check_fitted()
-        names, phi = self._class_matrix(classes)
-        scores = self.bilinear_.decision_function(self.transform(X, sample_rate=sample_rate), phi)
-        return np.asarray(names)[np.argmax(scores, axis=1)]
+        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=classes)
+        return np.asarray(ranking.classes)[np.argmax(ranking.scores, axis=1)]
 
     def score(self, X: Any, y: Sequence[str], *, classes: Any = None, sample_rate: int | None = None) -> float:
         """Top-1 accuracy against the class names ``y``.
@@ -768,79 +441,56 @@ class ZeroShotClassifier(EstimatorParams):
         ``classes=None`` classifies among the distinct classes of ``y``: with the texts they
         were fitted with when all are training classes, else named by themselves.
         """
-        self._check_fitted()
+        check_fitted(self, "bilinear_")
         if isinstance(y, (str, bytes)):
             raise DataError(f"y must hold one class name per clip, not the single string {y!r}")
         labels = np.asarray([str(label) for label in y])
-        if classes is None and set(labels.tolist()) <= set(self.classes_.tolist()):
+        names = sorted(set(labels.tolist()))
+        if classes is None and set(names) <= set(self.classes_.tolist()):
             # Training classes keep the texts (descriptions) they were fitted with.
-            names = sorted(set(labels.tolist()))
-            phi = self.class_embeddings_[np.searchsorted(self.classes_, names)]
-        else:
-            names, phi = self._class_matrix(classes if classes is not None else sorted(set(labels.tolist())))
-        scores = self.bilinear_.decision_function(self.transform(X, sample_rate=sample_rate), phi)
-        if scores.shape[0] != len(labels):
-            raise DataError(f"X has {scores.shape[0]} clips but y has {len(labels)} labels")
-        return float(np.mean(np.asarray(names)[np.argmax(scores, axis=1)] == labels))
+            classes = ClassTable(embeddings=self.class_embeddings_[np.searchsorted(self.classes_, names)],
+                                 names=tuple(names), spec=self.semantic)  # fmt: skip
+        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=classes or names)
+        if ranking.scores.shape[0] != len(labels):
+            raise DataError(f"X has {ranking.scores.shape[0]} clips but y has {len(labels)} labels")
+        return float(np.mean(np.asarray(ranking.classes)[np.argmax(ranking.scores, axis=1)] == labels))
 
-    # -- persistence -----------------------------------------------------------------------
+    # -- persistence ---------------------------------------------------------------------------
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the fitted classifier to a folder, replacing it whole (never half-written).
+        """Write the fitted classifier to a folder, replacing it whole (see :mod:`zsac.checkpoint`).
 
         The folder holds ``classifier.json`` (parameters, spec and text-model identities,
         training classes, λ), ``class_embeddings.safetensors``, ``bilinear/`` and, when
         there is an acoustic model, ``acoustic/`` (safetensors weights and, if made, the
         int8 ONNX copy). No pickle anywhere.
         """
-        from safetensors.numpy import save_file
-
-        from .acoustic import save_vggish
-        from .compatibility import save_bilinear
-
-        self._check_fitted()
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        default_permissions(staging, directory=True)
-        try:
-            save_bilinear(self.bilinear_, staging / BILINEAR_DIR)
-            if self.acoustic_model_ is not None:
-                save_vggish(self.acoustic_model_, staging / ACOUSTIC_DIR, metadata={"classes": list(self.classes_)})
-                if getattr(self, "_int8_bytes", None) is not None:
-                    from .acoustic.onnx_int8 import INT8_FILE
-
-                    (staging / ACOUSTIC_DIR / INT8_FILE).write_bytes(self._int8_bytes)
-            save_file({"embeddings": np.ascontiguousarray(self.class_embeddings_)}, staging / CLASS_EMBEDDINGS_FILE)
-            params = self.get_params()
-            if params["acoustic_model"] is not None and not isinstance(params["acoustic_model"], (str, os.PathLike)):
-                params["acoustic_model"] = None  # the weights are saved in acoustic/
-            params = {k: (os.fspath(v) if isinstance(v, os.PathLike) else v) for k, v in params.items()}
-            params["conv_channels"] = list(params["conv_channels"])
-            params["lambda_grid"] = [float(v) for v in params["lambda_grid"]]
-            params["tables"] = {k: os.fspath(v) for k, v in (params["tables"] or {}).items()} or None
-            write_json_atomic(
-                staging / MODEL_FILE,
-                {
-                    "format": FORMAT,
-                    "format_version": FORMAT_VERSION,
-                    "zsac_version": __version__,
-                    "params": params,
-                    "semantic_sources": self.semantic_sources_,
-                    "classes": [dataclasses.asdict(c) for c in self.class_info_],
-                    "acoustic_dim": self.acoustic_dim_,
-                    "semantic_dim": self.semantic_dim_,
-                    "has_acoustic_model": self.acoustic_model_ is not None,
-                    "lambda": self.lambda_,
-                    "lambda_scores": {str(k): v for k, v in self.lambda_scores_.items()},
-                    "quantization": self.quantization_,
-                    "acoustic_history": self.acoustic_history_,
-                },
+        check_fitted(self, "bilinear_")
+        params = self.get_params()
+        if not isinstance(params["acoustic_model"], (str, os.PathLike, type(None))):
+            params["acoustic_model"] = None  # a VGGish object: its weights are saved in acoustic/
+        params = {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in params.items()}
+        params |= {
+            "conv_channels": list(params["conv_channels"]),
+            "lambda_grid": list(map(float, params["lambda_grid"])),
+        }
+        params["tables"] = {k: os.fspath(v) for k, v in (params["tables"] or {}).items()} or None
+        description = {
+            "params": params, "semantic_sources": self.semantic_sources_,
+            "classes": [dataclasses.asdict(c) for c in self.class_info_],
+            "acoustic_dim": self.acoustic_dim_, "semantic_dim": self.semantic_dim_,
+            "has_acoustic_model": self.acoustic_encoder_ is not None, "lambda": self.lambda_,
+            "lambda_scores": {str(k): v for k, v in self.lambda_scores_.items()}, "quantization": self.quantization_,
+            "acoustic_history": self.acoustic_history_,
+        }  # fmt: skip
+        subfolders = {"bilinear": lambda path: save_bilinear(self.bilinear_, path)}
+        if self.acoustic_encoder_ is not None:
+            subfolders["acoustic"] = lambda path: self.acoustic_encoder_.save(
+                path, metadata={"classes": list(self.classes_)}
             )
-            _replace_directory(staging, directory)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return directory
+        return write_classifier_folder(
+            directory, description=description, class_embeddings=self.class_embeddings_, subfolders=subfolders
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], **overrides: Any) -> ZeroShotClassifier:
@@ -853,35 +503,14 @@ class ZeroShotClassifier(EstimatorParams):
             Parameters to change for prediction, e.g. ``device="cpu"``, ``inference="fp32"``,
             ``temperature=0.5``.
         """
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        from .acoustic import load_vggish
-        from .compatibility import load_bilinear
-        from .semantic import ClassInfo
-
         cls.check_param_names(overrides)
         directory = Path(directory)
-        config_path = directory / MODEL_FILE
+        config, class_embeddings = read_classifier_folder(directory)
         try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise CheckpointError(f"{directory} is not a zsac classifier: {config_path} is missing") from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"cannot read {config_path}: {exc}") from exc
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise CheckpointError(f"{config_path} is not a zsac classifier file")
-        if config.get("format_version") != FORMAT_VERSION:
-            raise CheckpointError(
-                f"{config_path} has format version {config.get('format_version')}; this zsac reads {FORMAT_VERSION}"
-            )
-        try:
-            params = {**config["params"], **overrides}
-            model = cls(**params)
+            model = cls(**{**config["params"], **overrides})
             model.class_info_ = [ClassInfo(**c) for c in config["classes"]]
             model.classes_ = np.array([c.name for c in model.class_info_])
-            model.acoustic_dim_ = int(config["acoustic_dim"])
-            model.semantic_dim_ = int(config["semantic_dim"])
+            model.acoustic_dim_, model.semantic_dim_ = int(config["acoustic_dim"]), int(config["semantic_dim"])
             model.lambda_ = float(config["lambda"])
             model.lambda_scores_ = {float(k): float(v) for k, v in config["lambda_scores"].items()}
             model.semantic_sources_ = dict(config["semantic_sources"])
@@ -889,78 +518,14 @@ class ZeroShotClassifier(EstimatorParams):
             model.acoustic_history_ = list(config.get("acoustic_history", []))
             has_acoustic = bool(config["has_acoustic_model"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"malformed classifier file {config_path}: {exc}") from exc
+            raise CheckpointError(f"malformed classifier file {directory / CLASSIFIER_FILE}: {exc}") from exc
         model._check_params()
-        try:
-            embeddings = load_file(directory / CLASS_EMBEDDINGS_FILE)["embeddings"]
-        except (FileNotFoundError, SafetensorError, OSError, KeyError) as exc:
-            raise CheckpointError(f"cannot read {directory / CLASS_EMBEDDINGS_FILE}: {exc}") from exc
-        if embeddings.shape != (len(model.class_info_), model.semantic_dim_):
-            raise CheckpointError(
-                f"{directory / CLASS_EMBEDDINGS_FILE} holds {embeddings.shape}, expected "
-                f"({len(model.class_info_)}, {model.semantic_dim_})"
-            )
-        model.class_embeddings_ = embeddings
-        model.bilinear_, _ = load_bilinear(directory / BILINEAR_DIR)
+        model.class_embeddings_ = class_embeddings
+        model.bilinear_, _ = load_bilinear(directory / "bilinear")
         if model.bilinear_.W_.shape != (model.acoustic_dim_, model.semantic_dim_):
-            raise CheckpointError(f"{directory / BILINEAR_DIR} does not fit {config_path}")
-        model.acoustic_model_ = None
-        model._int8_session = None
-        model._int8_bytes = None
+            raise CheckpointError(f"{directory / 'bilinear'} does not fit {directory / CLASSIFIER_FILE}")
+        model.acoustic_encoder_ = None
         if has_acoustic:
-            model.acoustic_model_, _ = load_vggish(directory / ACOUSTIC_DIR, device="cpu")
-            from .acoustic.onnx_int8 import INT8_FILE
-
-            int8_path = directory / ACOUSTIC_DIR / INT8_FILE
-            if int8_path.is_file() and (model.quantization_ or {}).get("passed"):
-                model._int8_bytes = int8_path.read_bytes()
-                if model.inference in ("auto", "int8"):
-                    model._int8_session = _int8_session_or_none(model._int8_bytes, int8_path)
-        model._encoder_unchecked = True
+            model.acoustic_encoder_ = AcousticEncoder.load(directory / "acoustic", quantization=model.quantization_)
+        model._check_text_models = True  # on the first new class list, see warn_on_drift
         return model
-
-
-def _int8_session_or_none(data: bytes, path: Path):
-    from .acoustic.onnx_int8 import Int8Session, int8_available
-
-    if not int8_available():
-        logger.info("onnxruntime is not installed, so %s is not used", path)
-        return None
-    return Int8Session(data)
-
-
-def _class_texts(class_texts: Any, class_names: Sequence[str], *, allow_absent: bool = False) -> dict[str, Any]:
-    """Training-class texts by name; names absent from ``y`` are refused (unless ``allow_absent``:
-    after bad files were skipped, a class may have lost all its clips)."""
-    from .semantic import ClassInfo
-
-    if class_texts is None:
-        return {}
-    if isinstance(class_texts, Mapping):
-        items = [ClassInfo(name=str(name), description=text) for name, text in class_texts.items()]
-    else:
-        items = list(class_texts)
-        if not all(isinstance(item, ClassInfo) for item in items):
-            raise DataError("class_texts must map class names to descriptions, or be a list of ClassInfo")
-    texts = {item.name: item for item in items}
-    unknown = sorted(set(texts) - set(class_names))
-    if unknown and not allow_absent:
-        raise DataError(f"class_texts describes classes that no clip has: {unknown}; the classes are {class_names}")
-    return texts
-
-
-def _replace_directory(staging: Path, target: Path) -> None:
-    """Move a finished folder into place; an existing one is swapped out, then removed."""
-    if target.exists():
-        if not (target / MODEL_FILE).is_file() and any(target.iterdir()):
-            raise DataError(f"{target} exists and is not a zsac classifier; refusing to overwrite it")
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            os.replace(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)

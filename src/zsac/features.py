@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
 from ._npz import default_cache_dir, load_array, store_array
+from ._version import __version__
 from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, file_to_examples
 from .errors import AudioError
 
@@ -53,6 +53,13 @@ class FeatureCache:
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir() / "features"
+
+    @classmethod
+    def of_setting(cls, setting: bool | str | os.PathLike[str] | None) -> FeatureCache | None:
+        """The cache a ``feature_cache`` setting names: ``True`` the default folder, a path that folder, else none."""
+        if setting is False or setting is None:
+            return None
+        return cls(None if setting is True else setting)
 
     def key(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> str:
         """Cache key of a file: its content hash plus everything that shapes its examples."""

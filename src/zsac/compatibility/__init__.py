@@ -1,28 +1,28 @@
 """Bilinear compatibility learning with the WARP ranking loss (paper Section IV).
 
 :class:`Bilinear` scores F(x, z) = θ(x)ᵀ W φ(z) and predicts the best of any classes
-given at predict time; :func:`select_lambda` picks λ on validation classes;
+given at predict time; :func:`select_lambda` picks λ on validation classes and
+:func:`select_lambda_by_class_folds` by class-split cross-validation over training classes;
 :func:`warp_objective` and :func:`warp_gradient` are the objective's float64 definition.
+
+Public names load on first use (see :mod:`zsac`).
 """
 
-from .bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
-from .selection import PAPER_LAMBDA_GRID, LambdaSelection, select_lambda
-from .solvers import SolverResult, fit_full_batch, fit_sgd
-from .warp import rank_weight_table, warp_gradient, warp_objective, warp_score_gradient
+import lazy_loader as lazy
 
-__all__ = [
-    "Bilinear",
-    "save_bilinear",
-    "load_bilinear",
-    "SOLVERS",
-    "select_lambda",
-    "LambdaSelection",
-    "PAPER_LAMBDA_GRID",
-    "fit_full_batch",
-    "fit_sgd",
-    "SolverResult",
-    "warp_objective",
-    "warp_gradient",
-    "warp_score_gradient",
-    "rank_weight_table",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["bilinear", "selection", "solvers", "warp"],
+    submod_attrs={
+        "bilinear": ["SOLVERS", "Bilinear", "load_bilinear", "save_bilinear"],
+        "selection": [
+            "PAPER_LAMBDA_GRID",
+            "LambdaSelection",
+            "select_lambda",
+            "ClassFoldSelection",
+            "select_lambda_by_class_folds",
+        ],
+        "solvers": ["SolverResult", "fit_full_batch", "fit_sgd"],
+        "warp": ["rank_weight_table", "warp_gradient", "warp_objective", "warp_score_gradient"],
+    },
+)

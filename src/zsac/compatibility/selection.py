@@ -1,4 +1,9 @@
-"""Choosing λ on validation classes (paper Section IV-B, after eq. 9)."""
+"""Choosing λ on held-out classes (paper Section IV-B, after eq. 9).
+
+- :func:`select_lambda`: the paper's way, one split into training and validation classes;
+- :func:`select_lambda_by_class_folds`: class-split cross-validation over the training
+  classes, for when there is no separate validation fold (a user's own classes).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,25 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from ..protocols import random_class_folds
 from .bilinear import Bilinear
 
-__all__ = ["PAPER_LAMBDA_GRID", "LambdaSelection", "select_lambda"]
+__all__ = [
+    "PAPER_LAMBDA_GRID",
+    "LambdaSelection",
+    "select_lambda",
+    "ClassFoldSelection",
+    "select_lambda_by_class_folds",
+    "MIN_CLASSES_FOR_CLASS_FOLDS",
+]
 
 logger = logging.getLogger(__name__)
 
 PAPER_LAMBDA_GRID = (0.0, 0.01, 1.0, 10.0)  # Section IV-B
+#: Class-split cross-validation holds out at least 2 classes per fold and trains on at least 2.
+MIN_CLASSES_FOR_CLASS_FOLDS = 4
+#: At most this many class folds: 5-fold cross-validation, as the paper's ESC-50 protocol.
+MAX_CLASS_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,7 @@ def select_lambda(
         model.fit(train_acoustic, train_labels, train_classes)
         validation_top1[lam] = model.score(validation_acoustic, validation_labels, validation_classes)
         models[lam] = model
-        logger.info("λ=%g: validation Top-1 %.4f (%d iterations)", lam, validation_top1[lam], model.n_iter_)
+        logger.debug("λ=%g: validation Top-1 %.4f (%d iterations)", lam, validation_top1[lam], model.n_iter_)
     best = max(grid, key=lambda lam: (validation_top1[lam], lam))
     if warn_on_ties and len(grid) > 1 and len(set(validation_top1.values())) == 1:
         logger.warning(
@@ -113,3 +130,100 @@ def select_lambda(
             np.concatenate([np.asarray(train_classes), np.asarray(validation_classes)]),
         )
     return LambdaSelection(lam=best, validation_top1=validation_top1, model=model)
+
+
+@dataclass(frozen=True)
+class ClassFoldSelection:
+    """The outcome of :func:`select_lambda_by_class_folds`.
+
+    Attributes
+    ----------
+    lam : float
+        The chosen λ.
+    scores : dict of float to float
+        Mean held-out-class Top-1 of each λ over the folds (empty when λ could not be chosen).
+    folds : list of tuple of int
+        The classes (rows of the class embeddings) held out in each fold.
+    """
+
+    lam: float
+    scores: dict[float, float]
+    folds: list[tuple[int, ...]]
+
+
+def select_lambda_by_class_folds(
+    acoustic: np.ndarray,
+    labels: np.ndarray,
+    class_embeddings: np.ndarray,
+    *,
+    estimator: Bilinear | None = None,
+    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    seed: int = 0,
+) -> ClassFoldSelection:
+    """λ by class-split cross-validation: each fold's classes are held out and classified zero-shot.
+
+    The classes are dealt into ``min(5, n_classes // 2)`` seeded random folds
+    (:func:`zsac.protocols.random_class_folds`). For each fold, one model per λ trains on
+    the clips of the other classes and classifies the held-out clips among the held-out
+    classes only; the λ with the best mean Top-1 wins (ties: the larger λ). The held-out
+    classes' clips and embeddings never reach the models that are scored on them.
+
+    Parameters
+    ----------
+    acoustic : np.ndarray [shape=(n_clips, acoustic_dim)]
+    labels : np.ndarray [shape=(n_clips,)], int
+        Rows of ``class_embeddings``.
+    class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
+    estimator : Bilinear or None
+        The settings to use (its ``lam`` is ignored).
+    grid : sequence of float
+    seed : int
+        Seeds the class folds.
+
+    Returns
+    -------
+    ClassFoldSelection
+        With fewer than :data:`MIN_CLASSES_FOR_CLASS_FOLDS` classes, λ = 0.01 (or the grid's
+        first value) with a warning and no scores.
+    """
+    grid = [float(lam) for lam in grid]
+    labels = np.asarray(labels)
+    n_classes = len(class_embeddings)
+    if n_classes < MIN_CLASSES_FOR_CLASS_FOLDS:
+        fallback = 0.01 if 0.01 in grid else grid[0]
+        logger.warning(
+            "choosing λ needs at least %d training classes (2 held out per fold); with %d, λ=%g",
+            MIN_CLASSES_FOR_CLASS_FOLDS,
+            n_classes,
+            fallback,
+        )
+        return ClassFoldSelection(lam=fallback, scores={}, folds=[])
+    folds = list(random_class_folds(range(n_classes), n_folds=min(MAX_CLASS_FOLDS, n_classes // 2), seed=seed).values())
+    totals = dict.fromkeys(grid, 0.0)
+    for held_out in folds:
+        held = np.isin(labels, held_out)
+        train_classes = np.setdiff1d(np.arange(n_classes), held_out)
+        selection = select_lambda(
+            acoustic[~held],
+            np.searchsorted(train_classes, labels[~held]),
+            class_embeddings[train_classes],
+            acoustic[held],
+            np.searchsorted(np.asarray(held_out), labels[held]),
+            class_embeddings[list(held_out)],
+            estimator=estimator,
+            grid=grid,
+            warn_on_ties=False,
+        )
+        for lam, top1 in selection.validation_top1.items():
+            totals[lam] += top1 / len(folds)
+    best = max(grid, key=lambda lam: (totals[lam], lam))
+    if len(grid) > 1 and len(set(totals.values())) == 1:
+        logger.warning(
+            "every λ in %s gave the same held-out-class Top-1 (%.4f), so λ=%g is an arbitrary choice; "
+            "more training classes or clips would tell them apart",
+            grid,
+            totals[best],
+            best,
+        )
+    logger.info("λ=%g chosen by held-out-class Top-1 %s", best, {k: round(v, 4) for k, v in totals.items()})
+    return ClassFoldSelection(lam=best, scores=totals, folds=[tuple(int(c) for c in fold) for fold in folds])
