@@ -1,19 +1,19 @@
-"""Acoustic side: the VGGish network, its training from scratch, and clip embeddings."""
+"""Acoustic side: the VGGish network, its training from scratch, clip embeddings and the inference encoder.
 
-from .embedding import clip_means, embed_clips, segment_embeddings, window_means
-from .training import VGGishTrainingResult, load_trained_vggish, stratified_split, train_vggish
-from .vggish import VGGish, load_vggish, save_vggish
+Public names load on first use (see :mod:`zsac`), so ``import zsac.acoustic`` loads no torch.
+"""
 
-__all__ = [
-    "VGGish",
-    "save_vggish",
-    "load_vggish",
-    "train_vggish",
-    "load_trained_vggish",
-    "VGGishTrainingResult",
-    "stratified_split",
-    "embed_clips",
-    "segment_embeddings",
-    "clip_means",
-    "window_means",
-]
+import lazy_loader as lazy
+
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["config", "embedding", "encoder", "int8_session", "onnx_int8", "pooling", "training", "vggish"],
+    submod_attrs={
+        "config": ["VGGishConfig", "SPLIT_UNITS"],
+        "embedding": ["embed_clips", "segment_embeddings"],
+        "pooling": ["clip_means", "window_means"],
+        "encoder": ["AcousticEncoder", "INFERENCE_MODES"],
+        "training": ["VGGishTrainingResult", "load_trained_vggish", "stratified_split", "train_vggish"],
+        "vggish": ["VGGish", "load_vggish", "save_vggish", "vggish_from_weights"],
+    },
+)

@@ -1,27 +1,20 @@
 """Datasets: where they live, listing clips and their classes, and fetching them.
 
 Downloading (:mod:`.download`) is kept apart from loading: readers never touch the network.
+Public names load on first use (see :mod:`zsac`).
 """
 
-from .audioset import AudioSetEmbeddings, read_audioset_embeddings
-from .download import ResumableHTTPDownloader, download_audioset_embeddings, download_esc50
-from .esc50 import ESC50_COLUMNS, esc50_clips, read_esc50_metadata
-from .folder import folder_clips
-from .root import audioset_dir, data_root, esc50_dir
-from .types import Clip
+import lazy_loader as lazy
 
-__all__ = [
-    "Clip",
-    "ESC50_COLUMNS",
-    "read_esc50_metadata",
-    "esc50_clips",
-    "folder_clips",
-    "data_root",
-    "audioset_dir",
-    "esc50_dir",
-    "AudioSetEmbeddings",
-    "read_audioset_embeddings",
-    "ResumableHTTPDownloader",
-    "download_esc50",
-    "download_audioset_embeddings",
-]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["audioset", "download", "esc50", "folder", "root", "types"],
+    submod_attrs={
+        "audioset": ["AudioSetEmbeddings", "read_audioset_embeddings"],
+        "download": ["ResumableHTTPDownloader", "download_audioset_embeddings", "download_esc50"],
+        "esc50": ["ESC50_COLUMNS", "esc50_clips", "read_esc50_metadata"],
+        "folder": ["folder_clips", "dataset_clips"],
+        "root": ["audioset_dir", "data_root", "esc50_dir"],
+        "types": ["Clip"],
+    },
+)

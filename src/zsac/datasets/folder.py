@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import soundfile as sf
 
 from ..errors import DataError
+from .esc50 import esc50_clips
 from .types import Clip
 
-__all__ = ["folder_clips", "AUDIO_EXTENSIONS"]
+__all__ = ["folder_clips", "dataset_clips", "AUDIO_EXTENSIONS"]
 
 #: File extensions that libsndfile can decode (``.wav``, ``.flac``, ``.ogg``, ...).
 AUDIO_EXTENSIONS = frozenset(f".{ext.lower()}" for ext in sf.available_formats()) | {".wav", ".flac", ".ogg"}
@@ -30,3 +32,39 @@ def folder_clips(root: str | os.PathLike[str]) -> list[Clip]:
     if not clips:
         raise DataError(f"no audio files under {root}/<class>/ (expected one subfolder per class)")
     return clips
+
+
+def dataset_clips(
+    data: str | os.PathLike[str],
+    *,
+    classes: Sequence[str] | None = None,
+    exclude_classes: Sequence[str] | None = None,
+) -> tuple[list[Clip], list[str]]:
+    """Clips of an ESC-50 root (``meta/esc50.csv``) or of a folder with one subfolder per class.
+
+    Parameters
+    ----------
+    data : path
+    classes : sequence of str or None
+        Keep only these classes; each must be present.
+    exclude_classes : sequence of str or None
+        Leave these classes out; each must be present.
+
+    Returns
+    -------
+    clips : list of Clip
+    present : list of str
+        Every class the dataset holds, sorted.
+    """
+    data = Path(data)
+    clips = esc50_clips(data) if (data / "meta" / "esc50.csv").is_file() else folder_clips(data)
+    present = sorted({clip.label for clip in clips})
+    for option, chosen in (("training classes", classes), ("excluded classes", exclude_classes)):
+        absent = sorted(set(chosen or ()) - set(present))
+        if absent:
+            raise DataError(f"{option} {absent} are not in {data} (present: {present})")
+    if classes:
+        clips = [clip for clip in clips if clip.label in set(classes)]
+    if exclude_classes:
+        clips = [clip for clip in clips if clip.label not in set(exclude_classes)]
+    return clips, present

@@ -1,0 +1,67 @@
+"""``zsac embed-classes``: a class embedding table of class texts under a semantic spec."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..semantic.config import SemanticConfig
+from ..semantic.side_info import read_class_file
+from ..semantic.specs import SemanticEmbedder, classes_from_texts
+
+__all__ = ["run_embed_classes"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_embed_classes(
+    *,
+    out: str | os.PathLike[str],
+    classes: Sequence[str] | None = None,
+    classes_file: str | os.PathLike[str] | None = None,
+    ontology: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    progress: bool = True,
+    **semantic: Any,
+) -> dict[str, Any]:
+    """Embed class texts under a semantic spec and save the table; see ``zsac embed-classes --help``.
+
+    ``classes`` are class names (or descriptions) as given, ``classes_file`` a class file;
+    ``semantic`` are :class:`~zsac.semantic.SemanticConfig` fields (the spec, text models).
+
+    Returns
+    -------
+    dict
+        Summary: spec, number of classes, sizes of the parts, their sources and the output path.
+    """
+    if classes and len(classes) == 1 and classes_file is None and Path(classes[0]).is_file():
+        # zsac 0.1 spelled the class file --classes; kept for one release.
+        logger.warning("--classes FILE is deprecated and will mean class texts only; use --classes-file %s", classes[0])
+        classes, classes_file = None, classes[0]
+    if not classes and classes_file is None:
+        raise ConfigError("give the classes to embed: --classes TEXT ... or --classes-file FILE")
+    config = SemanticConfig(**semantic)
+    class_list = (
+        read_class_file(classes_file, ontology=ontology)
+        if classes_file is not None
+        else classes_from_texts(classes, spec=config.semantic, what="--classes")
+    )
+    embedder = SemanticEmbedder.from_config(
+        config, device=device, cache=(cache_dir or True) if use_cache else False, progress=progress
+    )
+    table = embedder.embed(config.semantic, class_list)
+    path = table.save(out)
+    return {
+        "spec": table.spec,
+        "n_classes": len(table),
+        "dim": table.dim,
+        "part_dims": dict(zip(table.metadata["parts"], table.part_dims or (), strict=True)),
+        "sources": {part: info["source"] for part, info in table.metadata["parts"].items()},
+        "out": str(path),
+    }
