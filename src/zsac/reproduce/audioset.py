@@ -34,13 +34,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ..compatibility import PAPER_LAMBDA_GRID, Bilinear
+from ..acoustic.config import VGGishConfig
+from ..compatibility.bilinear import Bilinear
+from ..compatibility.selection import PAPER_LAMBDA_GRID
+from ..datasets.audioset import read_audioset_embeddings
+from ..datasets.folder import AUDIO_EXTENSIONS
+from ..datasets.root import audioset_dir
 from ..errors import ConfigError, DataError
+from ..features import FeatureCache, extract_examples
 from ..protocols import audioset_class_folds, audioset_rotation_splits, single_label_clips, undersample_classes
-from .common import ReproductionResult, SemanticOptions, VGGishOptions, finish, run_folds, vggish_embeddings
+from ..semantic.config import SemanticConfig
+from ..semantic.side_info import audioset_class_info
+from .common import ReproductionResult, class_tables, finish, run_folds, vggish_embeddings
 from .results import ResultsFolder
 
-__all__ = ["AUDIOSET_OFFLINE_SPECS", "AUDIOSET_SETTINGS", "LBFGS_MAX_ITER", "run_reproduce_audioset"]
+__all__ = [
+    "AUDIOSET_OFFLINE_SPECS",
+    "AUDIOSET_SETTINGS",
+    "AUDIOSET_VGGISH",
+    "LBFGS_MAX_ITER",
+    "audioset_estimator",
+    "run_reproduce_audioset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +69,17 @@ WLE_TABLE_FILE = "word2vec_label_embeddings.npz"
 #: runs to the cap; 30 instead of the library's 100 gave the same Top-1 for every offline spec
 #: (RESULTS.md) and cuts the run's time by a quarter (RESULTS.md).
 LBFGS_MAX_ITER = 30
+
+#: The paper's VGGish recipe for AudioSet (Section V-C2): as for ESC-50, but a 75/25 split of clips.
+AUDIOSET_VGGISH = VGGishConfig(validation_fraction=0.25, split_unit="clip")
+
+
+def audioset_estimator(*, solver: str = "lbfgs", max_iter: int | None = None, device: str = "cpu") -> Bilinear:
+    """The bilinear model of this reproduction: L-BFGS capped at :data:`LBFGS_MAX_ITER` unless ``max_iter`` says."""
+    if max_iter is None and solver == "lbfgs":
+        max_iter = LBFGS_MAX_ITER
+    return Bilinear(solver=solver, max_iter=max_iter, device=device)
+
 
 RELEASED_NOTE = (
     "Acoustic embeddings are AudioSet's released ones (mean of frames), from Google's VGGish pre-trained on "
@@ -72,8 +98,6 @@ def _split_options(setting: str, acoustic: str) -> dict[str, str]:
 
 def _audio_files(audio_dir: Path) -> dict[str, Path]:
     """YouTube id → audio file in ``audio_dir`` (recursively)."""
-    from ..datasets.folder import AUDIO_EXTENSIONS
-
     files: dict[str, Path] = {}
     for path in sorted(audio_dir.rglob("*")):
         if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS:
@@ -87,15 +111,15 @@ def run_reproduce_audioset(
     out: str | os.PathLike[str],
     data: str | os.PathLike[str] | None = None,
     acoustic: str = "released",
-    specs: Sequence[str] = AUDIOSET_OFFLINE_SPECS,
+    specs: Sequence[str] | None = None,
     fold_seeds: Sequence[int] = (0,),
     setting: str = "train3",
-    semantic: SemanticOptions | None = None,
+    semantic: SemanticConfig | None = None,
     estimator: Bilinear | None = None,
     grid: Sequence[float] = PAPER_LAMBDA_GRID,
     max_clips_per_class: int = 1500,
     audio_dir: str | os.PathLike[str] | None = None,
-    vggish: VGGishOptions | None = None,
+    vggish: VGGishConfig | None = None,
     device: str | None = None,
     progress: bool = True,
 ) -> ReproductionResult:
@@ -108,22 +132,24 @@ def run_reproduce_audioset(
     data : path, optional
         Data root or AudioSet folder (default: :func:`zsac.datasets.data_root`).
     acoustic : {"released", "vggish"}
-    specs : sequence of str
-        Semantic specs; WLE defaults to the authors' table in the AudioSet folder.
+    specs : sequence of str or None
+        Semantic specs (default: every offline one); WLE defaults to the authors' table in the AudioSet folder.
     fold_seeds : sequence of int
         Seeds of the class-fold assignment (and of VGGish training); every seed runs all 5 rotations.
     setting : {"train3", "setting1", "setting2"}
-    semantic : SemanticOptions, optional
+    semantic : SemanticConfig, optional
+        Text models and options of the semantic side (its ``semantic`` field is not used:
+        ``specs`` says which specs run).
     estimator : Bilinear, optional
-        Compatibility-model settings (default: ``Bilinear(max_iter=LBFGS_MAX_ITER)``).
+        Compatibility-model settings (default: :func:`audioset_estimator`).
     grid : sequence of float
         λ grid (default: the paper's {0, 0.01, 1, 10}).
     max_clips_per_class : int
         Under-sampling cap (Section V-A2).
     audio_dir : path, optional
         Audio files for ``acoustic="vggish"``.
-    vggish : VGGishOptions, optional
-        VGGish settings for ``acoustic="vggish"`` (default: the paper's, with AudioSet's 75/25 clip split).
+    vggish : VGGishConfig, optional
+        VGGish settings for ``acoustic="vggish"`` (default: :data:`AUDIOSET_VGGISH`).
     device : str, optional
     progress : bool
 
@@ -131,22 +157,19 @@ def run_reproduce_audioset(
     -------
     ReproductionResult
     """
-    from ..datasets import audioset_dir, read_audioset_embeddings
-    from ..semantic import audioset_class_info
-
     if acoustic not in ("released", "vggish"):
         raise ConfigError(f"acoustic must be 'released' or 'vggish', got {acoustic!r}")
     if setting not in AUDIOSET_SETTINGS:
         raise ConfigError(f"unknown AudioSet setting {setting!r}; choose one of {list(AUDIOSET_SETTINGS)}")
     if acoustic == "vggish" and audio_dir is None:
         raise ConfigError("acoustic='vggish' trains VGGish from audio: give the folder of AudioSet clips (audio_dir)")
-    specs = list(dict.fromkeys(specs))
+    specs = list(dict.fromkeys(specs or AUDIOSET_OFFLINE_SPECS))
     root = audioset_dir(data)
-    semantic = semantic or SemanticOptions()
-    if "WLE" not in semantic.tables and (root / WLE_TABLE_FILE).is_file():
-        semantic = dataclasses.replace(semantic, tables={**semantic.tables, "WLE": str(root / WLE_TABLE_FILE)})
-    estimator = estimator or Bilinear(max_iter=LBFGS_MAX_ITER)
-    vggish = vggish or VGGishOptions(validation_fraction=0.25, split_unit="clip")
+    semantic = semantic or SemanticConfig()
+    if "WLE" not in (semantic.tables or {}) and (root / WLE_TABLE_FILE).is_file():
+        semantic = dataclasses.replace(semantic, tables={**(semantic.tables or {}), "WLE": str(root / WLE_TABLE_FILE)})
+    estimator = estimator or audioset_estimator()
+    vggish = vggish or AUDIOSET_VGGISH
     config = {
         "command": "reproduce audioset",
         "data": str(root),
@@ -154,14 +177,12 @@ def run_reproduce_audioset(
         "setting": setting,
         "specs": specs,
         "seeds": [int(s) for s in fold_seeds],
-        "semantic": {**dataclasses.asdict(semantic), "tables": dict(semantic.tables)},
+        "semantic": {k: v for k, v in semantic.as_dict().items() if k != "semantic"},
         "bilinear": estimator.get_params(),
         "lambda_grid": [float(x) for x in grid],
         "max_clips_per_class": max_clips_per_class,
         "audio_dir": None if audio_dir is None else str(audio_dir),
-        "vggish": {**dataclasses.asdict(vggish), "model_options": dict(vggish.model_options)}
-        if acoustic == "vggish"
-        else None,
+        "vggish": vggish.as_dict() if acoustic == "vggish" else None,
         "device": device,
     }
     folder = ResultsFolder(out, config)
@@ -175,8 +196,6 @@ def run_reproduce_audioset(
 
     clip_examples = None
     if acoustic == "vggish":
-        from ..features import FeatureCache, extract_examples
-
         files = _audio_files(Path(audio_dir))
         have = np.array([vid in files for vid in clips.video_id])
         if not have.any():
@@ -198,7 +217,7 @@ def run_reproduce_audioset(
         clip_examples = [examples_of[str(files[vid])] for vid in clips.video_id]
 
     info = audioset_class_info(root / "class_labels_indices.csv", ontology=root / "ontology.json")
-    tables = semantic.class_tables(info, specs, device=device)
+    tables = class_tables(semantic, info, specs, device=device, progress=progress)
     class_embeddings = {spec: dict(enumerate(tables[spec].embeddings)) for spec in specs}
     class_names = {k: item.name for k, item in enumerate(info)}
 
@@ -221,7 +240,7 @@ def run_reproduce_audioset(
         else:
             embeddings[kept] = vggish_embeddings(
                 folder, seed=seed, split=split, clip_examples=[clip_examples[k] for k in kept],
-                clip_classes=clip_classes[kept].tolist(), options=vggish, device=device, progress=progress,
+                clip_classes=clip_classes[kept].tolist(), config=vggish, device=device, progress=progress,
             )  # fmt: skip
         return embeddings
 

@@ -1,4 +1,4 @@
-"""Pieces the ESC-50 and AudioSet reproductions share: the semantic embedder, VGGish per fold, the fold loop."""
+"""Pieces the ESC-50 and AudioSet reproductions share: the class tables, VGGish per fold, the fold loop."""
 
 from __future__ import annotations
 
@@ -12,61 +12,30 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._npz import load_array, store_array
-from ..compatibility import Bilinear
+from ..acoustic.config import VGGishConfig
+from ..acoustic.embedding import embed_clips
+from ..acoustic.training import train_vggish
+from ..compatibility.bilinear import Bilinear
 from ..protocols import ClassSplit
+from ..semantic.config import SemanticConfig
+from ..semantic.side_info import ClassInfo
+from ..semantic.specs import SemanticEmbedder
+from ..semantic.tables import ClassTable
+from .records import FoldRecord
+from .report import write_report
 from .results import ResultsFolder, safe_name
 from .zero_shot import evaluate_split
 
-__all__ = ["ReproductionResult", "SemanticOptions", "VGGishOptions", "run_folds", "vggish_embeddings"]
+__all__ = ["ReproductionResult", "class_tables", "run_folds", "vggish_embeddings"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class SemanticOptions:
-    """Where the semantic parts come from (see :class:`zsac.semantic.SemanticEmbedder`)."""
-
-    word2vec: str | None = None
-    glove: str | None = None
-    bert: str | None = None
-    sentence_model: str | None = None
-    tables: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    label_template: str | None = None
-    normalize: bool = True
-
-    def class_tables(self, classes: Sequence[Any], specs: Sequence[str], *, device: str | None = None) -> dict:
-        """Each spec's :class:`~zsac.semantic.ClassTable` of ``classes`` (ClassInfo), labels templated if asked."""
-        from ..semantic import with_label_template
-
-        if self.label_template:
-            classes = with_label_template(classes, self.label_template)
-        return self.embedder(device=device).embed_many(specs, classes)
-
-    def embedder(self, *, device: str | None = None):
-        from ..semantic import DEFAULT_BERT_MODEL, SemanticEmbedder
-
-        return SemanticEmbedder(
-            word2vec=self.word2vec,
-            glove=self.glove,
-            bert=self.bert or DEFAULT_BERT_MODEL,
-            sentence_model=self.sentence_model,
-            tables=dict(self.tables) or None,
-            normalize=self.normalize,
-            device=device,
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class VGGishOptions:
-    """Settings of VGGish trained from scratch per fold (see :func:`zsac.acoustic.train_vggish`)."""
-
-    max_epochs: int = 100
-    patience: int = 5
-    batch_size: int = 64
-    learning_rate: float = 1e-4
-    validation_fraction: float = 0.2
-    split_unit: str = "segment"
-    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+def class_tables(
+    semantic: SemanticConfig, classes: Sequence[ClassInfo], specs: Sequence[str], *, device: str | None, progress: bool
+) -> dict[str, ClassTable]:
+    """Each spec's :class:`~zsac.semantic.ClassTable` of ``classes``, with ``semantic``'s text models and options."""
+    return SemanticEmbedder.from_config(semantic, device=device, progress=progress).embed_many(specs, classes)
 
 
 @dataclasses.dataclass
@@ -102,7 +71,7 @@ def vggish_embeddings(
     split: ClassSplit,
     clip_examples: Sequence[np.ndarray],
     clip_classes: Sequence[Hashable],
-    options: VGGishOptions,
+    config: VGGishConfig,
     device: str | None,
     progress: bool,
 ) -> np.ndarray:
@@ -113,8 +82,6 @@ def vggish_embeddings(
     np.ndarray [shape=(n_clips, 128)], float32
         Mean of each clip's segment embeddings (Section III-B).
     """
-    from ..acoustic import embed_clips, train_vggish
-
     work = folder.path / "acoustic" / f"seed{seed}" / safe_name(split.name)
     cached = load_array(work / "clip_embeddings.npz", "embeddings", what="clip embeddings")
     if cached is not None and cached.shape[0] == len(clip_examples):
@@ -127,15 +94,9 @@ def vggish_embeddings(
     result = train_vggish(
         [clip_examples[k] for k in chosen],
         [str(clip_classes[k]) for k in chosen],
-        split_unit=options.split_unit,
-        validation_fraction=options.validation_fraction,
-        batch_size=options.batch_size,
-        learning_rate=options.learning_rate,
-        max_epochs=options.max_epochs,
-        patience=options.patience,
+        config,
         seed=seed,
         device=device,
-        model_options=dict(options.model_options) or None,
         checkpoint_dir=work,
         progress=progress,
     )
@@ -185,20 +146,23 @@ def run_folds(
                     split, acoustic, clip_classes, class_embeddings[spec],
                     clip_ids=clip_ids, class_names=class_names, estimator=estimator, grid=grid,
                 )  # fmt: skip
-                record = {
-                    **base_record,
-                    "spec": spec,
-                    "test_fold": split.name,
-                    "seed": int(seed),
-                    "top1": outcome.top1,
-                    "map": outcome.map,
-                    "n_classes": outcome.n_classes,
-                    "n_clips": outcome.n_clips,
-                    "lambda": outcome.lam,
-                    "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
-                    "n_train_classes": len(split.seen if split.refit else split.train),
-                    "seconds": outcome.seconds,
-                }
+                # base_record holds dataset, setting and acoustic; FoldRecord checks that they are there.
+                record = FoldRecord.from_mapping(
+                    {
+                        **base_record,
+                        "spec": spec,
+                        "test_fold": split.name,
+                        "seed": int(seed),
+                        "top1": outcome.top1,
+                        "map": outcome.map,
+                        "n_classes": outcome.n_classes,
+                        "n_clips": outcome.n_clips,
+                        "lambda": outcome.lam,
+                        "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
+                        "n_train_classes": len(split.seen if split.refit else split.train),
+                        "seconds": outcome.seconds,
+                    }
+                )
                 folder.save_fold(record, outcome.predictions)
                 logger.info("%s seed %d %s: Top-1 %.3f, mAP %.3f (λ=%g)", spec, seed, split.name,
                             outcome.top1, outcome.map, outcome.lam)  # fmt: skip
@@ -210,9 +174,12 @@ def run_folds(
 
 
 def finish(folder: ResultsFolder, *, notes: list[str], ran: int, skipped: int) -> ReproductionResult:
-    """Write ``results.json`` and the report of every finished fold, and say what ran."""
-    from .report import write_report
+    """Write ``results.json`` and the report of every finished fold, log the run, and say what ran.
 
+    The report covers every finished fold of the folder's configuration, whichever run
+    computed it; this run's scope and counts go to ``runs.jsonl`` (:meth:`ResultsFolder.log_run`).
+    """
     records = folder.write_results()
     files = write_report(folder.path, records, folder.predictions(), notes=notes)
+    folder.log_run(ran=ran, skipped=skipped, notes=notes)
     return ReproductionResult(out=folder.path, records=records, notes=notes, files=files, ran=ran, skipped=skipped)

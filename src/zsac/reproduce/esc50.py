@@ -14,16 +14,22 @@ results say so.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..compatibility import PAPER_LAMBDA_GRID, Bilinear
+from ..acoustic.config import VGGishConfig
+from ..compatibility.bilinear import Bilinear
+from ..compatibility.selection import PAPER_LAMBDA_GRID
+from ..datasets.esc50 import esc50_clips
+from ..datasets.root import audioset_dir, esc50_dir
 from ..errors import ConfigError, DataError
+from ..features import FeatureCache, extract_examples
 from ..protocols import ESC50_CLASSES, cross_validation_splits, esc50_splits, random_class_folds
-from .common import ReproductionResult, SemanticOptions, VGGishOptions, finish, run_folds, vggish_embeddings
+from ..semantic.config import SemanticConfig
+from ..semantic.side_info import esc50_class_info
+from .common import ReproductionResult, class_tables, finish, run_folds, vggish_embeddings
 from .results import ResultsFolder
 
 __all__ = ["ESC10_CLASSES", "ESC50_PAPER_SPECS", "run_reproduce_esc50"]
@@ -41,8 +47,6 @@ ESC50_OFFLINE_SPECS = ("SLE",)
 
 
 def _default_ontology(root: Path) -> Path | None:
-    from ..datasets import audioset_dir
-
     for candidate in (root.parent / "audioset", audioset_dir(None, must_exist=False)):
         if (candidate / "ontology.json").is_file():
             return candidate / "ontology.json"
@@ -56,11 +60,11 @@ def run_reproduce_esc50(
     partition: str = "category",
     specs: Sequence[str] | None = None,
     seeds: Sequence[int] = (0,),
-    semantic: SemanticOptions | None = None,
+    semantic: SemanticConfig | None = None,
     ontology: str | os.PathLike[str] | None = None,
     estimator: Bilinear | None = None,
     grid: Sequence[float] = PAPER_LAMBDA_GRID,
-    vggish: VGGishOptions | None = None,
+    vggish: VGGishConfig | None = None,
     device: str | None = None,
     progress: bool = True,
 ) -> ReproductionResult:
@@ -79,15 +83,16 @@ def run_reproduce_esc50(
         Semantic specs. Default: WLE, GLE, WLE+GLE on the full dataset, SLE on a partial copy.
     seeds : sequence of int
         Seeds of VGGish training (and of the class partition on a partial copy).
-    semantic : SemanticOptions, optional
-        Model files and options of the semantic side.
+    semantic : SemanticConfig, optional
+        Text models and options of the semantic side (its ``semantic`` field is not used:
+        ``specs`` says which specs run).
     ontology : path, optional
         AudioSet's ``ontology.json``, whose descriptions stand in for ESC-50's (for SSE, WSE, BSE);
         default: the one in the data root's ``audioset`` folder, when present.
     estimator : Bilinear, optional
     grid : sequence of float
-    vggish : VGGishOptions, optional
-        Default: the paper's settings (Adam 1e-4, batch 64, 80/20 segment split, early stopping).
+    vggish : VGGishConfig, optional
+        Default: the paper's recipe, ``VGGishConfig()`` (Adam 1e-4, batch 64, 80/20 segment split, early stopping).
     device : str, optional
     progress : bool
 
@@ -95,10 +100,6 @@ def run_reproduce_esc50(
     -------
     ReproductionResult
     """
-    from ..datasets import esc50_clips, esc50_dir
-    from ..features import FeatureCache, extract_examples
-    from ..semantic import esc50_class_info
-
     if partition not in ("category", "random"):
         raise ConfigError(f"partition must be 'category' or 'random', got {partition!r}")
     root = esc50_dir(data)
@@ -127,9 +128,9 @@ def run_reproduce_esc50(
     if specs is None:
         specs = ESC50_PAPER_SPECS if complete else ESC50_OFFLINE_SPECS
     specs = list(dict.fromkeys(specs))
-    semantic = semantic or SemanticOptions()
+    semantic = semantic or SemanticConfig()
     estimator = estimator or Bilinear()
-    vggish = vggish or VGGishOptions()
+    vggish = vggish or VGGishConfig()
     ontology = Path(ontology) if ontology is not None else _default_ontology(root)
     config = {
         "command": "reproduce esc50",
@@ -138,11 +139,11 @@ def run_reproduce_esc50(
         "setting": setting,
         "specs": specs,
         "seeds": [int(s) for s in seeds],
-        "semantic": {**dataclasses.asdict(semantic), "tables": dict(semantic.tables)},
+        "semantic": {k: v for k, v in semantic.as_dict().items() if k != "semantic"},
         "ontology": None if ontology is None else str(ontology),
         "bilinear": estimator.get_params(),
         "lambda_grid": [float(x) for x in grid],
-        "vggish": {**dataclasses.asdict(vggish), "model_options": dict(vggish.model_options)},
+        "vggish": vggish.as_dict(),
         "device": device,
     }
     folder = ResultsFolder(out, config)
@@ -157,7 +158,7 @@ def run_reproduce_esc50(
     clip_ids = [path.name for path in extracted.paths]
 
     info = esc50_class_info(present, ontology=ontology)
-    tables = semantic.class_tables(info, specs, device=device)
+    tables = class_tables(semantic, info, specs, device=device, progress=progress)
     class_embeddings = {spec: dict(zip(present, tables[spec].embeddings, strict=True)) for spec in specs}
 
     def splits_for_seed(seed: int):
@@ -172,7 +173,7 @@ def run_reproduce_esc50(
             split=split,
             clip_examples=extracted.examples,
             clip_classes=clip_classes,
-            options=vggish,
+            config=vggish,
             device=device,
             progress=progress,
         )
