@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from zsac.cli import run_classify, run_train
+from zsac.commands import run_classify, run_train
 from zsac.datasets import esc50_clips, esc50_dir
 from zsac.protocols import random_class_folds
 from zsac.semantic import label_from_name
@@ -73,7 +73,7 @@ def main() -> None:
         # The same clips with VGGish in fp32, the reference for the default int8 arithmetic.
         reference, _ = run_classify(
             model=work / f"fold{index}", files=[clip.path for clip in test], classes=names, top_k=1,
-            overrides={"inference": "fp32"}, progress=False,
+            inference="fp32", progress=False,
         )  # fmt: skip
         truth = {str(clip.path): label_from_name(clip.label) for clip in test}
         correct = sum(result.top[0][0] == truth[result.file] for result in run.results)

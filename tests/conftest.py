@@ -11,6 +11,16 @@ import soundfile as sf
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+#: Fixtures that make a test slow (a VGGish trained on CPU, or the real shared data read):
+#: every test that uses one is marked ``slow``, so that ``pytest -m "not slow"`` is the quick loop.
+SLOW_FIXTURES = frozenset({"audio_model", "saved_audio", "esc10_root", "audioset_root"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 def shared_data_dir() -> Path | None:
     """``$ZSAC_DATA_DIR``, else ``../shared/data`` beside the checkout, if it exists."""

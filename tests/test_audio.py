@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-import torch
 
 from conftest import tone
 from reference_frontend import mel_weights, reference_examples, reference_log_mel
@@ -141,51 +140,3 @@ def test_file_to_examples_names_the_short_file(write_wav):
     with pytest.raises(AudioError, match="blip.wav"):
         audio.file_to_examples(path)
     assert audio.file_to_examples(path, pad_short=True).shape == (1, 96, 64)
-
-
-# ----------------------------------------------------------------- torch path
-
-
-def _module(device="cpu"):
-    return audio.LogMelSpectrogram().to(device=device)
-
-
-def test_torch_float64_equals_numpy_float64():
-    signal = RNG.standard_normal(16_000 * 2)
-    ours = _module()(torch.from_numpy(signal)).numpy()
-    np.testing.assert_allclose(ours, audio.waveform_to_examples(signal, 16_000, dtype=np.float64), atol=1e-9, rtol=0)
-
-
-def test_torch_float32_close_to_numpy_float32():
-    signal = (RNG.standard_normal(16_000 * 2) * 0.3).astype(np.float32)
-    ours = _module()(torch.from_numpy(signal)).numpy()
-    np.testing.assert_allclose(ours, audio.waveform_to_examples(signal, 16_000), atol=2e-4, rtol=0)
-
-
-def test_torch_batched_equals_item_by_item():
-    batch = torch.from_numpy((RNG.standard_normal((4, 16_000 * 2)) * 0.3).astype(np.float32))
-    module = _module()
-    together = module(batch)
-    assert together.shape == (4, 2, 96, 64)
-    for i in range(4):
-        torch.testing.assert_close(together[i], module(batch[i]), atol=1e-5, rtol=0)
-
-
-def test_torch_module_holds_constants_as_buffers():
-    module = audio.LogMelSpectrogram()
-    assert {name for name, _ in module.named_buffers()} == {"window", "mel_matrix"}
-    assert list(module.parameters()) == []
-    assert module.mel_matrix.dtype == torch.float64  # cast to the input's dtype per call
-    assert module(torch.zeros(16_000)).dtype == torch.float32
-
-
-def test_torch_rejects_short_input():
-    with pytest.raises(AudioError):
-        _module()(torch.zeros(audio.MIN_EXAMPLE_SAMPLES - 1))
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_torch_cuda_equals_cpu():
-    batch = torch.from_numpy((RNG.standard_normal((3, 16_000 * 2)) * 0.3).astype(np.float32))
-    on_gpu = _module(device="cuda")(batch.cuda()).cpu()
-    torch.testing.assert_close(on_gpu, _module()(batch), atol=1e-4, rtol=0)

@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 
 from conftest import tone
-from zsac import AudioError, CheckpointError, ConfigError, DataError, ZeroShotClassifier
+from zsac import AudioError, CheckpointError, ConfigError, DataError, NotFittedError, ZeroShotClassifier
 from zsac.audio import load_audio
 from zsac.semantic import ClassInfo
 from zsac.semantic.tables import ClassTable
@@ -728,13 +728,28 @@ class TestErrors:
         model = ZeroShotClassifier()
         X = np.zeros((2, 128), np.float32)
         for call in (model.predict, model.predict_proba, model.decision_function, model.transform):
-            with pytest.raises(ConfigError, match="not fitted"):
+            with pytest.raises(NotFittedError, match="not fitted"):
                 call(X)
-        with pytest.raises(ConfigError, match="not fitted"):
+        with pytest.raises(NotFittedError, match="not fitted"):
             model.score(X, ["a", "b"])
-        with pytest.raises(ConfigError, match="not fitted"):
+        with pytest.raises(NotFittedError, match="not fitted"):
             model.save(tmp_path / "model")
         assert not (tmp_path / "model").exists()
+
+    def test_errors_follow_scikit_learns_conventions(self):
+        from sklearn.base import BaseEstimator
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+        from zsac import ZsacError
+
+        assert isinstance(ZeroShotClassifier(), BaseEstimator)
+        with pytest.raises(SklearnNotFittedError) as caught:
+            ZeroShotClassifier().predict(np.zeros((1, 128), np.float32))
+        assert isinstance(caught.value, ZsacError)
+        # A bad argument is a ConfigError, bad content a DataError; both are ValueErrors.
+        assert issubclass(ConfigError, ValueError) and issubclass(DataError, ValueError)
+        with pytest.raises(ValueError):
+            ZeroShotClassifier().set_params(bogus=1)
 
     def test_one_training_class(self, latent):
         with pytest.raises(DataError, match="2 classes"):

@@ -5,15 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from zsac import ZeroShotClassifier
+from zsac import ConfigError, DataError, ZeroShotClassifier
 from zsac.batch import SEGMENT_SECONDS, classify_files, collect_audio_files, format_results
-from zsac.cli import main, run_classify, run_embed, run_train
+from zsac.cli import main
+from zsac.commands import run_classify, run_embed, run_train
+
+pytestmark = pytest.mark.slow  # trains a classifier, then runs the commands
 
 RATE = 16_000
 CLASSES = ("low_hum", "high_whistle", "hiss", "clicks")
@@ -48,7 +54,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-SMALL = {"conv_channels": (8, 16, 32, 64), "fc_units": 64, "max_epochs": 8, "patience": 8, "feature_cache": False}
+SMALL = {"conv_channels": (8, 16, 32, 64), "fc_units": 64, "max_epochs": 8, "patience": 8, "use_cache": False}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +141,7 @@ class TestClassify:
         classes = ["a low hum", "hissing", "clicks"]
         files = [recordings / "hum.wav", recordings / "nested" / "hiss.flac"]
         run, _ = run_classify(model=model, files=files, classes=classes, top_k=3, progress=False,
-                              overrides={"inference": "fp32"})  # fmt: skip
+                              inference="fp32")  # fmt: skip
         clf = ZeroShotClassifier.load(model, inference="fp32")
         proba = clf.predict_proba(files, classes=classes)
         for result, row in zip(run.results, proba, strict=True):
@@ -149,8 +155,10 @@ class TestClassify:
         (result,) = run.results
         assert result.n_segments == 5
         spans = [edge for start, end, _ in result.timeline for edge in (start, end)]
-        # round(2.0 / 0.96) = 2 segments per window; the last window holds the one left over.
-        assert spans == pytest.approx(np.array([0, 2, 2, 4, 4, 5]) * SEGMENT_SECONDS)
+        # round(2.0 / 0.96) = 2 segments per window; the last window holds the one left over and
+        # reaches the end of the 5.0-s file (its last 0.2 s are less than a segment).
+        assert spans == pytest.approx([*np.array([0, 2, 2, 4, 4]) * SEGMENT_SECONDS, 5.0])
+        assert result.duration_s == pytest.approx(5.0) and run.window_s == pytest.approx(2 * SEGMENT_SECONDS)
         rows = list(csv.DictReader(io.StringIO(text)))
         assert [row["level"] for row in rows] == ["file", "window", "window", "window"]
         # The whole file is the mean of all segments, not of the window means (windows differ in size).
@@ -163,6 +171,65 @@ class TestClassify:
         run = classify_files(clf, [recordings / "hum.wav"], classes=["x", "y"], timeline=0.1, progress=False)
         (result,) = run.results
         assert len(result.timeline) == result.n_segments == 3
+
+    @pytest.mark.parametrize("window", [0.0, -1.0, float("nan"), float("inf"), "five"])
+    def test_timeline_refuses_windows_that_are_not_positive_seconds(self, model, recordings, window) -> None:
+        clf = ZeroShotClassifier.load(model)
+        with pytest.raises(ConfigError, match="timeline window"):
+            classify_files(clf, [recordings / "hum.wav"], classes=["x", "y"], timeline=window, progress=False)
+
+    def test_timeline_says_when_it_rounds_a_window(self, model, recordings, caplog) -> None:
+        clf = ZeroShotClassifier.load(model)
+        with caplog.at_level(logging.WARNING, logger="zsac.batch"):
+            run = classify_files(clf, [recordings / "hum.wav"], classes=["x", "y"], timeline=0.5, progress=False)
+        assert run.window_s == pytest.approx(SEGMENT_SECONDS)
+        assert any("0.5 s is rounded to 1 segment = 0.96 s" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="zsac.batch"):
+            classify_files(clf, [recordings / "hum.wav"], classes=["x", "y"], timeline=2 * SEGMENT_SECONDS,
+                           progress=False)  # fmt: skip
+        assert not caplog.records
+
+    def test_durations_are_the_files_own(self, model, recordings) -> None:
+        run, text = run_classify(model=model, files=[recordings], classes=["a", "b"], output_format="json",
+                                 progress=False)  # fmt: skip
+        durations = {Path(f["file"]).name: f["duration_s"] for f in json.loads(text)["files"]}
+        # 3.0 s, 5.0 s, and 32,000 samples at 44.1 kHz; not whole segments (2.88, 4.8, 0.96).
+        assert durations == {"hum.wav": 3.0, "hiss.flac": 5.0, "stereo.wav": round(32_000 / 44_100, 3)}
+        table = format_results(run, "table")
+        assert "whole file" in table and " all " not in table
+
+    def test_classes_file_takes_a_class_table_of_the_same_spec(self, model, recordings, tmp_path) -> None:
+        from zsac.commands import run_embed_classes
+
+        names = ["a low hum", "hissing", "clicks"]
+        table = tmp_path / "classes.npz"
+        run_embed_classes(semantic="SLE+SSE", classes=names, out=table, cache_dir=tmp_path / "c", progress=False)
+        from_table, _ = run_classify(model=model, files=[recordings / "hum.wav"], classes_file=table, progress=False)
+        from_texts, _ = run_classify(model=model, files=[recordings / "hum.wav"], classes=names, progress=False)
+        assert from_table.classes == names
+        table_top, texts_top = from_table.results[0].top, from_texts.results[0].top
+        assert [name for name, _, _ in table_top] == [name for name, _, _ in texts_top]
+        np.testing.assert_allclose([s for _, _, s in table_top], [s for _, _, s in texts_top], rtol=1e-6, atol=1e-9)
+        other = tmp_path / "sle.npz"
+        run_embed_classes(semantic="SLE", classes=names, out=other, cache_dir=tmp_path / "c", progress=False)
+        with pytest.raises(DataError, match="holds SLE embeddings .* --semantic SLE\\+SSE"):
+            run_classify(model=model, files=[recordings / "hum.wav"], classes_file=other, progress=False)
+
+    def test_int8_classification_on_a_cpu_loads_no_torch(self, model, recordings, tmp_path) -> None:
+        from zsac.commands import run_embed_classes
+
+        table = tmp_path / "classes.npz"  # a class table, so that no text model runs either
+        run_embed_classes(semantic="SLE+SSE", classes=["hum", "hiss"], out=table, progress=False)
+        code = (
+            "import sys\n"
+            "from zsac.cli import main\n"
+            f"code = main(['-q', 'classify', {str(model)!r}, {str(recordings / 'hum.wav')!r}, '--classes-file', "
+            f"{str(table)!r}, '--device', 'cpu'])\n"
+            "print(code, sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert "hum" in done.stdout and done.stdout.strip().splitlines()[-1] == "0 []"
 
     def test_classes_file_and_default_classes(self, model: Path, recordings: Path, tmp_path: Path) -> None:
         listing = tmp_path / "classes.txt"
@@ -234,7 +301,7 @@ class TestEmbed:
 
     def test_embeddings_feed_the_estimator(self, model: Path, recordings: Path, tmp_path: Path) -> None:
         files = [recordings / "hum.wav", recordings / "stereo.wav"]
-        run = run_embed(model=model, files=files, out=tmp_path / "e.npz", overrides={"inference": "fp32"},
+        run = run_embed(model=model, files=files, out=tmp_path / "e.npz", inference="fp32",
                         progress=False)  # fmt: skip
         clf = ZeroShotClassifier.load(model, inference="fp32")
         classes = ["a low hum", "clicks"]
@@ -251,7 +318,7 @@ class TestHelpers:
 
     def test_unknown_format(self) -> None:
         from zsac.batch import ClassificationRun
-        from zsac.errors import DataError
+        from zsac.errors import ConfigError
 
-        with pytest.raises(DataError, match="xml"):
+        with pytest.raises(ConfigError, match="xml"):
             format_results(ClassificationRun(classes=[], results=[], failures={}), "xml")

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import tone
 from zsac import DataError, __version__
-from zsac.cli import main, run_train_acoustic
+from zsac.cli import main
+from zsac.commands import run_train_acoustic
 from zsac.datasets import ESC50_COLUMNS, esc50_clips, folder_clips
 
 SMALL = {"fc_units": 32, "conv_channels": (4, 8, 8, 16)}
@@ -66,7 +67,7 @@ def test_run_train_acoustic_on_a_folder_dataset(tmp_path, write_wav):
     (tmp_path / "data" / "c0" / "broken.wav").write_bytes(b"RIFF-broken")
     summary = run_train_acoustic(
         data=tmp_path / "data", out=tmp_path / "out", exclude_classes=["c2"], max_epochs=2,
-        learning_rate=1e-3, batch_size=4, model_options=SMALL, progress=False,
+        learning_rate=1e-3, batch_size=4, **SMALL, progress=False,
     )  # fmt: skip
     assert summary["classes"] == ["c0", "c1"] and summary["n_clips"] == 8
     assert list(summary["skipped"]) == [str(tmp_path / "data" / "c0" / "broken.wav")]

@@ -10,6 +10,8 @@ from zsac.acoustic import embed_clips, train_vggish
 from zsac.datasets import esc50_clips
 from zsac.features import extract_examples
 
+pytestmark = pytest.mark.slow  # reads the shared ESC-10 copy and trains VGGish
+
 HELD_OUT = ("helicopter", "rooster")  # the two zero-shot classes of this check
 
 
@@ -21,7 +23,6 @@ def test_every_clip_gives_five_finite_examples(esc10_root):
     assert all(x.shape == (5, 96, 64) and np.isfinite(x).all() for x in extracted.examples)
 
 
-@pytest.mark.slow
 def test_vggish_from_scratch_on_eight_classes_beats_chance(esc10_root):
     clips = [c for c in esc50_clips(esc10_root) if c.label not in HELD_OUT]
     by_class: dict[str, list] = {}

@@ -12,12 +12,14 @@ import pytest
 from conftest import tone
 from tfrecord_files import Record, write_release
 from zsac import ConfigError
+from zsac.acoustic import VGGishConfig
 from zsac.cli import main
 from zsac.protocols import ESC50_CLASSES, esc50_category_folds
 from zsac.reproduce import RECORD_KEYS, run_reproduce_audioset, run_reproduce_esc50
-from zsac.reproduce.common import VGGishOptions
 
-TINY_VGGISH = VGGishOptions(max_epochs=1, patience=1, model_options={"fc_units": 16, "conv_channels": (2, 4, 4, 8)})
+pytestmark = pytest.mark.slow  # whole reproductions, VGGish training included
+
+TINY_VGGISH = VGGishConfig(max_epochs=1, patience=1, fc_units=16, conv_channels=(2, 4, 4, 8))
 
 # ----------------------------------------------------------------------------------------------- AudioSet
 
@@ -92,6 +94,8 @@ def test_audioset_released_end_to_end_and_resume(audioset_copy, tmp_path):
     again = run_reproduce_audioset(out=out, data=audioset_copy, specs=["WLE"], fold_seeds=[0, 1], progress=False)
     assert (again.ran, again.skipped) == (0, 10)
     assert json.loads((out / "results.json").read_text()) == records
+    runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert [(r["ran"], r["skipped"], r["scope"]["seeds"]) for r in runs] == [(10, 0, [0, 1]), (0, 10, [0, 1])]
     with pytest.raises(ConfigError, match="another configuration.*lambda_grid"):
         run_reproduce_audioset(out=out, data=audioset_copy, specs=["WLE"], grid=[0.1], progress=False)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -10,23 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zsac.errors import DataError
+from zsac.errors import ConfigError, DataError
 from zsac.evaluation import mcnemar, mcnemar_counts, mcnemar_test, random_guess_expectation
 from zsac.protocols import esc50_category_folds, esc50_random_folds
 from zsac.reproduce import paper
-from zsac.reproduce.report import (
-    REQUIRED_KEYS,
-    _markdown_table,
-    audioset_markdown,
-    contingency,
-    esc50_markdown,
-    plot_confusion,
-    plot_per_fold,
-    records_frame,
-    spec_type,
-    summary_frame,
-    write_report,
-)
+from zsac.reproduce.plots import plot_confusion, plot_per_fold
+from zsac.reproduce.records import RECORD_KEYS as REQUIRED_KEYS
+from zsac.reproduce.records import FoldRecord, read_records_csv, records_frame, summary_frame
+from zsac.reproduce.report import write_report
+from zsac.reproduce.results import ResultsFolder
+from zsac.reproduce.tables import audioset_markdown, contingency, esc50_markdown, spec_type
+from zsac.reproduce.tables import markdown_table as _markdown_table
 
 PAPER_TEXT = (
     Path(__file__).resolve().parents[1].parent
@@ -120,6 +116,11 @@ def audioset_run() -> tuple[list[dict], pd.DataFrame]:
         clips_per_class=10,
         seed=1,
     )
+
+
+def plain(cell: str) -> str:
+    """A Markdown cell without its bold markers."""
+    return cell.removeprefix("**").removesuffix("**")
 
 
 def table_row(markdown: str, cell: str, column: int = 0) -> list[str]:
@@ -298,7 +299,7 @@ def test_esc50_markdown_puts_the_papers_values_beside_zsacs(esc50_run):
     cells = dict(zip(header, row, strict=True))
     runs = [r for r in records if (r["setting"], r["spec"], r["test_fold"]) == ("category", "WLE", "Animal sounds")]
     top1 = np.array([r["top1"] for r in runs])
-    assert cells["WLE Top-1 zsac"] == f"{top1.mean():.3f} ± {top1.std():.3f}"
+    assert plain(cells["WLE Top-1 zsac"]) == f"{top1.mean():.3f} ± {top1.std():.3f}"
     assert cells["WLE Top-1 paper"] == "0.26"
     assert cells["WLE mAP paper"] == "0.43"
     assert cells["GLE Top-1 paper"] == "0.18"
@@ -325,7 +326,7 @@ def test_audioset_markdown_tables_ix_x_xi(audioset_run):
     assert row["Type"] == "Hybrid"
     assert row["Top-1 paper (Setting 1)"] == "0.12" and row["mAP paper (Setting 1)"] == "0.20"
     top1 = np.array([r["top1"] for r in records if r["spec"] == "WLE+GLE+BSE"])
-    assert row["Top-1 train3/vggish (a)"] == f"{top1.mean():.3f} ± {top1.std():.3f}"
+    assert row["Top-1 train3/vggish (a)"] == f"**{top1.mean():.3f} ± {top1.std():.3f}**"  # the best spec: bold
     sse = dict(zip(header, table_row(text, "SSE", column=1), strict=True))
     assert sse["Type"] == "Sentence" and sse["Top-1 paper (Setting 1)"] == "–"
     assert [line.split(" | ")[1] for line in text.split("### Averages")[0].splitlines() if "| " in line][2:] == [
@@ -341,7 +342,7 @@ def test_audioset_markdown_tables_ix_x_xi(audioset_run):
     label = dict(zip(table_row(x_section, "Type"), table_row(x_section, "Label"), strict=True))
     assert label["Top-1 paper (Setting 1)"] == "0.07"
     wle = np.array([r["top1"] for r in records if r["spec"] == "WLE"])
-    assert label["Top-1 train3/vggish (a)"] == f"{wle.mean():.3f}"
+    assert plain(label["Top-1 train3/vggish (a)"]) == f"{wle.mean():.3f}"
 
     # Table XI: the two best specs by mean Top-1, paired by (seed, fold, clip).
     xi_section = text.split("### McNemar")[1]
@@ -397,7 +398,7 @@ def test_plots_are_png_and_leave_the_backend_alone(esc50_run, tmp_path):
     assert matplotlib.get_backend() == backend
     with pytest.raises(DataError, match="one"):
         plot_per_fold(records, tmp_path / "mixed.png")
-    with pytest.raises(DataError, match="one run"):
+    with pytest.raises(DataError, match="one spec"):  # it pools the runs (seeds, folds) of one spec
         plot_confusion(predictions, tmp_path / "mixed.png", title="all")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bars.png", "confusion.png"]
 
@@ -408,21 +409,22 @@ def test_write_report_writes_every_file_atomically(esc50_run, audioset_run, tmp_
     written = write_report(tmp_path / "report", records, predictions, notes=["A partial copy."])
     out = tmp_path / "report"
     summary = summary_frame(records)
-    category = summary[summary["setting"] == "category"]
-    best = category.loc[category["top1_mean"].idxmax(), "spec"]
+    # A headline per (dataset, setting, acoustic); per-fold bars only where folds are the same classes in
+    # every seed (ESC-50's paper partitions); per-class and confusion figures of the best spec with predictions.
     expected = {
         "results.csv",
         "summary.csv",
         "tables.md",
-        "plots/esc50_category_vggish_top1.png",
-        "plots/esc50_category_vggish_map.png",
-        "plots/esc50_esc10_vggish_top1.png",
-        "plots/esc50_esc10_vggish_map.png",
-        "plots/audioset_train3_vggish_top1.png",
-        "plots/audioset_train3_vggish_map.png",
-        f"plots/confusion_esc50_category_{best}_Animal_sounds.png",
-        "plots/confusion_esc50_esc10_WLE_Fold0.png",
-        "plots/confusion_audioset_train3_WLE+GLE+BSE_Fold3.png",
+        "plots/esc50_category_vggish_headline.png",
+        "plots/esc50_category_vggish_per_fold.png",
+        "plots/esc50_category_vggish_per_class.png",
+        "plots/esc50_category_vggish_confusions.png",
+        "plots/esc50_esc10_vggish_headline.png",
+        "plots/esc50_esc10_vggish_per_class.png",
+        "plots/esc50_esc10_vggish_confusions.png",
+        "plots/audioset_train3_vggish_headline.png",
+        "plots/audioset_train3_vggish_per_class.png",
+        "plots/audioset_train3_vggish_confusions.png",
     }
     assert set(written) == expected
     assert {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} == expected
@@ -440,4 +442,168 @@ def test_write_report_writes_every_file_atomically(esc50_run, audioset_run, tmp_
     assert "## ESC-50" in tables and "## AudioSet" in tables
     # An empty predictions frame (as a results folder gives with no finished folds) counts as none.
     written = write_report(tmp_path / "bare", esc50_run[0][:3], pd.DataFrame())
-    assert not [name for name in written if "confusion" in name]
+    assert not [name for name in written if "confusion" in name or "per_class" in name]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# One record schema, the results folder's run log, runs and bold in the tables
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _fold_record(**changes) -> FoldRecord:
+    values = dict(
+        dataset="audioset", setting="train3", acoustic="released", spec="WLE+SSE", test_fold="Fold1", seed=3,
+        top1=0.125, map=0.25, n_classes=75, n_clips=2030, lam=0.01, validation_top1={"0.0": 0.05, "0.01": 0.125},
+        n_train_classes=226, seconds=1.5, extra={"params": {"epochs": 3}, "note": "x"},
+    )  # fmt: skip
+    return FoldRecord(**{**values, **changes})
+
+
+def test_fold_record_round_trips_through_results_json_and_csv(tmp_path):
+    record = _fold_record()
+    assert tuple(record.to_dict())[: len(REQUIRED_KEYS)] == REQUIRED_KEYS and "lambda" in REQUIRED_KEYS
+    assert FoldRecord.from_mapping(json.loads(json.dumps(record.to_dict()))) == record
+    folder = ResultsFolder(tmp_path / "out", {"setting": "train3", "specs": ["WLE+SSE"], "seeds": [3]})
+    predictions = pd.DataFrame({"clip": ["a", "b"], "true": ["Dog", "Cat"], "predicted": ["Dog", "Dog"],
+                                "correct": [True, False]})  # fmt: skip
+    folder.save_fold(record, predictions)
+    stored = json.loads((tmp_path / "out" / "folds" / "WLE+SSE" / "seed3" / "Fold1.json").read_text())
+    assert stored["lambda"] == 0.01 and stored["config_digest"] == folder.digest
+    written = folder.write_results()
+    expected = dataclasses.replace(record, config_digest=folder.digest)
+    assert [FoldRecord.from_mapping(r) for r in json.loads((tmp_path / "out" / "results.json").read_text())] == [
+        expected
+    ]
+    # A second record without the optional keys, a test fold named by digits: the CSV keeps both as they were.
+    other = FoldRecord(
+        dataset="esc50", setting="esc10", acoustic="vggish", spec="SLE", test_fold="01", seed=0,
+        top1=0.5, map=0.75, n_classes=2, n_clips=64, lam=10.0,
+    )  # fmt: skip
+    write_report(tmp_path / "report", [*written, other])
+    assert read_records_csv(tmp_path / "report" / "results.csv") == [expected, other]
+    with pytest.raises(DataError, match="n_classes"):
+        FoldRecord.from_mapping(dict(other.to_dict(), n_classes=0))
+    with pytest.raises(DataError, match="seed='one' is not a valid int"):
+        _fold_record(seed="one")  # built directly, a record is checked as one read from a file
+    with pytest.raises(DataError, match="dataset=None"):
+        _fold_record(dataset=None)
+    assert _fold_record(seed="3", top1=np.float32(0.5)).seed == 3
+
+
+def test_a_rerun_with_a_subset_appends_to_the_run_log_and_leaves_config_json(tmp_path):
+    out = tmp_path / "out"
+    protocol = {"command": "reproduce audioset", "setting": "train3", "lambda_grid": [0.0, 1.0]}
+    first = ResultsFolder(out, {**protocol, "specs": ["WLE", "SSE"], "seeds": [0, 1], "device": None})
+    first.log_run(ran=20, skipped=0, notes=["released"])
+    config = (out / "config.json").read_bytes()
+    assert json.loads(config)["config"] == protocol  # the protocol only: no specs, no seeds
+    second = ResultsFolder(out, {**protocol, "specs": ["WLE"], "seeds": [1], "device": "cpu"})
+    assert second.digest == first.digest
+    second.log_run(ran=0, skipped=5)
+    assert (out / "config.json").read_bytes() == config
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    entries = [json.loads(line) for line in lines]
+    assert entries == second.runs()
+    assert [e["scope"] for e in entries] == [
+        {"specs": ["WLE", "SSE"], "seeds": [0, 1], "device": None},
+        {"specs": ["WLE"], "seeds": [1], "device": "cpu"},
+    ]
+    assert [(e["ran"], e["skipped"]) for e in entries] == [(20, 0), (0, 5)] and entries[0]["notes"] == ["released"]
+    assert entries[1]["versions"]["numpy"] == np.__version__ and entries[1]["digest"] == first.digest
+    assert entries[0]["started"] <= entries[0]["finished"]
+    # A hand-edited log whose last line lost its newline: the next entry goes on a line of its own.
+    (out / "runs.jsonl").write_text("\n".join(lines))
+    second.log_run(ran=1, skipped=0)
+    assert (out / "runs.jsonl").read_text().splitlines()[:2] == lines and len(second.runs()) == 3
+    with pytest.raises(ConfigError, match="another configuration.*lambda_grid"):
+        ResultsFolder(out, {**protocol, "lambda_grid": [0.5]})
+    with pytest.raises(ConfigError, match="ran"):
+        second.log_run(ran=-1, skipped=0)
+    # A config.json of an earlier zsac, which kept the last run's scope, is reduced to the protocol.
+    old = tmp_path / "old"
+    old.mkdir()
+    digest = ResultsFolder(tmp_path / "probe", protocol).digest
+    scoped = {**protocol, "specs": ["WLE"], "seeds": [1]}
+    (old / "config.json").write_text(json.dumps({"digest": digest, "config": scoped, "versions": {}}))
+    ResultsFolder(old, {**protocol, "specs": ["SSE"], "seeds": [0]})
+    assert json.loads((old / "config.json").read_text()) == {"digest": digest, "config": protocol, "versions": {}}
+
+
+@pytest.fixture(scope="module")
+def unbalanced_run() -> list[dict]:
+    """ESC-50 category runs where WLE has 3 seeds and GLE 2, so rows average different numbers of runs."""
+    folds = list(esc50_category_folds())
+    wle, _ = make_run("esc50", "category", {"WLE": 0.45}, folds, [0, 1, 2], seed=3)
+    gle, _ = make_run("esc50", "category", {"GLE": 0.15}, folds, [0, 1], seed=4)
+    return wle + gle
+
+
+def test_tables_state_the_runs_of_each_row_and_bold_the_best(unbalanced_run, audioset_run):
+    text = esc50_markdown(unbalanced_run)
+    header = table_row(text, "Test fold")
+    animal = dict(zip(header, table_row(text, "Animal sounds"), strict=True))
+    assert animal["Runs"] == "WLE 3, GLE 2"
+    averages = text.split("Averages")[1]
+    columns = table_row(averages, "Spec")
+    rows = {spec: dict(zip(columns, table_row(averages, spec), strict=True)) for spec in ("WLE", "GLE")}
+    assert (rows["WLE"]["Runs"], rows["GLE"]["Runs"]) == ("15", "10")
+    summary = summary_frame(unbalanced_run).set_index("spec")
+    best = summary["top1_mean"].idxmax()
+    worst = summary["top1_mean"].idxmin()
+    assert rows[best]["Top-1 zsac"].startswith("**") and rows[best]["Top-1 zsac"].endswith("**")
+    assert "**" not in rows[worst]["Top-1 zsac"]
+    assert "**" not in rows[best]["Top-1 paper"]  # only zsac's columns are marked
+    expected = f"{summary.loc[best, 'top1_mean']:.3f} ± {summary.loc[best, 'top1_std']:.3f}"
+    assert plain(rows[best]["Top-1 zsac"]) == expected
+    # In the per-fold table the best spec of each fold is bold, once per metric.
+    for fold in esc50_category_folds():
+        cells = dict(zip(header, table_row(text, fold), strict=True))
+        for metric in ("Top-1", "mAP"):
+            marked = [spec for spec in ("WLE", "GLE") if cells[f"{spec} {metric} zsac"].startswith("**")]
+            assert len(marked) >= 1
+    # A table where one spec was run: nothing competes, nothing is bold.
+    single = esc50_markdown([r for r in unbalanced_run if r["spec"] == "WLE"])
+    assert "**" not in single
+
+    records = audioset_run[0]
+    text = audioset_markdown(records)
+    ix = text.split("### Averages")[0]
+    header = table_row(ix, "Type")
+    for spec in ("WLE", "SSE", "GLE+BSE", "WLE+GLE+BSE"):
+        row = dict(zip(header, table_row(ix, spec, column=1), strict=True))
+        assert row["Runs train3/vggish (a)"] == "4"  # 2 seeds × 2 folds
+    bold = [line.split(" | ")[1] for line in ix.splitlines() if line.startswith("|") and "**" in line]
+    assert bold == ["WLE+GLE+BSE"]
+    x_section = text.split("### Averages by type")[1].split("### McNemar")[0]
+    hybrid = dict(zip(table_row(x_section, "Type"), table_row(x_section, "Hybrid"), strict=True))
+    assert hybrid["Runs train3/vggish (a)"] == "4" and hybrid["Top-1 train3/vggish (a)"].startswith("**")
+    assert "the clips of 4 runs (seeds × test folds) pooled" in audioset_markdown(*audioset_run).split("### McNemar")[1]
+
+
+def test_a_learner_key_splits_the_tables_and_the_summary(audioset_run):
+    records = []
+    for learner, shift in (("bilinear", 0.0), ("warp", 0.1)):
+        records += [dict(r, learner=learner, top1=r["top1"] + shift) for r in audioset_run[0]]
+    summary = summary_frame(records)
+    assert list(summary.columns[:5]) == ["dataset", "setting", "acoustic", "learner", "spec"]
+    assert len(summary) == 8 and set(summary["n_runs"]) == {4}
+    text = audioset_markdown(records)
+    assert "Top-1 train3/vggish/warp (a)" in table_row(text, "Type")
+    with pytest.raises(DataError, match="same run"):
+        records_frame([records[0], dict(records[0])])
+    assert len(records_frame([records[0], dict(records[0], learner="other")])) == 2
+
+
+def test_a_bad_argument_is_a_config_error_and_bad_content_a_data_error(esc50_run, tmp_path):
+    records, predictions = esc50_run
+    category = [r for r in records if r["setting"] == "category"]
+    with pytest.raises(ConfigError, match="metric"):
+        plot_per_fold(category, tmp_path / "bad.png", metric="accuracy")
+    with pytest.raises(ConfigError, match="two specs"):
+        contingency(predictions, row_spec="WLE", column_spec="WLE")
+    with pytest.raises(DataError, match="not a valid float"):
+        records_frame([dict(category[0], top1="high")])
+    with pytest.raises(DataError, match="not a mapping"):
+        records_frame([category[0], ["not", "a", "record"]])
+    assert not list(tmp_path.iterdir())

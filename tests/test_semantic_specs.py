@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from word_vector_files import make_vectors, write_glove, write_word2vec_binary
-from zsac.cli import main, run_embed_classes
+from zsac.cli import main
+from zsac.commands import run_embed_classes
 from zsac.errors import ConfigError, DataError, VocabularyError
 from zsac.semantic import (
     ClassInfo,
@@ -237,11 +238,11 @@ def test_run_embed_classes_and_cli(tmp_path, word_files, capsys):
     classes = tmp_path / "classes.csv"
     classes.write_text('name,description\ndog,"The dog barks at the door."\npolice car,"A loud siren."\n')
     out = tmp_path / "table.npz"
-    summary = run_embed_classes(spec="WLE+GSE", classes=classes, out=out, word2vec=str(w2v), glove=str(glove))
+    summary = run_embed_classes(semantic="WLE+GSE", classes_file=classes, out=out, word2vec=str(w2v), glove=str(glove))
     assert summary["part_dims"] == {"WLE": 6, "GSE": 6} and summary["n_classes"] == 2
     assert load_class_table(out).names == ("dog", "police car")
-    assert main(["-q", "embed-classes", "--spec", "WLE", "--classes", str(classes), "-o", str(tmp_path / "b.npz"),
-                 "--table", f"WLE={out}", "--no-normalize"]) == 0  # fmt: skip
+    assert main(["-q", "embed-classes", "--semantic", "WLE", "--classes-file", str(classes), "-o",
+                 str(tmp_path / "b.npz"), "--table", f"WLE={out}", "--no-normalize"]) == 0  # fmt: skip
     # The WLE columns of the saved WLE+GSE table are reused as the WLE part.
     reused = load_class_table(tmp_path / "b.npz").embeddings
     np.testing.assert_array_equal(reused, load_class_table(out).embeddings[:, :6])
@@ -251,17 +252,19 @@ def test_run_embed_classes_and_cli(tmp_path, word_files, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--spec", "WLE+NOPE"], "unknown part"),
-        (["--spec", "WLE", "--table", "WLE"], "--table expects PART=FILE"),
-        (["--spec", "WLE"], "word2vec-google-news-300"),
+        (["--semantic", "WLE+NOPE"], "unknown part"),
+        (["--semantic", "WLE", "--table", "WLE"], "--table expects PART=FILE"),
+        (["--semantic", "WLE"], "word2vec-google-news-300"),
+        (["--semantic", "WLE", "--bert-pooling", "median"], "invalid choice: 'median'"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, message):
     classes = tmp_path / "classes.txt"
     classes.write_text("dog\n")
-    assert main(["-q", "embed-classes", "--classes", str(classes), "-o", str(tmp_path / "t.npz"), *extra]) == 2
+    assert main(["-q", "embed-classes", "--classes-file", str(classes), "-o", str(tmp_path / "t.npz"), *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zsac: error:") and message in err and not (tmp_path / "t.npz").exists()
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -295,7 +298,7 @@ def test_cli_output_errors_are_one_line(tmp_path, word_files, capsys):
     classes.write_text("dog\n")
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    assert main(["-q", "embed-classes", "--spec", "WLE", "--classes", str(classes), "-o", str(folder),
+    assert main(["-q", "embed-classes", "--semantic", "WLE", "--classes-file", str(classes), "-o", str(folder),
                  "--word2vec", str(w2v)]) == 2  # fmt: skip
     assert "cannot write the class table" in capsys.readouterr().err
 

@@ -26,7 +26,7 @@ def synthetic_clips(n_classes=3, clips_per_class=6, segments=2, seed=0):
 
 
 def train(examples, labels, **kwargs):
-    options = {"model_options": SMALL, "batch_size": 8, "learning_rate": 1e-3, "progress": False, "device": "cpu"}
+    options = {**SMALL, "batch_size": 8, "learning_rate": 1e-3, "progress": False, "device": "cpu"}
     return train_vggish(examples, labels, **{**options, **kwargs})
 
 
@@ -77,6 +77,7 @@ def test_training_leaves_the_global_rng_alone():
     assert torch.equal(before, torch.get_rng_state())
 
 
+@pytest.mark.slow
 def test_early_stopping_after_patience_epochs_without_gain():
     examples, labels = synthetic_clips()
     # A vanishing learning rate leaves validation accuracy flat after epoch 1.
@@ -84,6 +85,7 @@ def test_early_stopping_after_patience_epochs_without_gain():
     assert len(result.history) == 3 and result.best_epoch == 1
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_model(tmp_path):
     examples, labels = synthetic_clips()
     straight = train(examples, labels, max_epochs=3, patience=3, checkpoint_dir=tmp_path / "straight")
@@ -101,6 +103,7 @@ def test_interrupted_run_resumes_to_the_same_model(tmp_path):
     torch.testing.assert_close(loaded.embedding.weight, straight.model.embedding.weight)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_run_or_corrupt_is_refused(tmp_path):
     examples, labels = synthetic_clips()
     train(examples, labels, max_epochs=1, checkpoint_dir=tmp_path)

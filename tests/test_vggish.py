@@ -67,12 +67,12 @@ def test_load_is_strict_and_errors_name_the_file(tmp_path):
     config = json.loads(config_path.read_text())
     config["model"]["n_classes"] = 4
     config_path.write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="do not fit"):
+    with pytest.raises(CheckpointError, match="does not fit"):
         load_vggish(tmp_path / "m")
     (tmp_path / "m" / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="model.safetensors"):
         load_vggish(tmp_path / "m")
-    with pytest.raises(CheckpointError, match="no VGGish config"):
+    with pytest.raises(CheckpointError, match="config.json is missing"):
         load_vggish(tmp_path / "absent")
 
 

@@ -1,0 +1,93 @@
+"""No leakage of test classes: the models scored on a fold's classes never trained on them.
+
+- ``zsac reproduce esc50``: each fold's VGGish (its training record) and every bilinear fit
+  of the fold (λ selection and refit) leave out the fold's test classes, and λ selection
+  fits on the training classes only.
+- The classifier's λ cross-validation (:func:`select_lambda_by_class_folds`): each fold's
+  models never see the classes that fold holds out.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import zsac.reproduce.common
+from test_reproduce import TINY_VGGISH, make_esc50
+from zsac.compatibility import Bilinear, select_lambda_by_class_folds
+from zsac.compatibility.selection import PAPER_LAMBDA_GRID
+from zsac.reproduce import run_reproduce_esc50
+
+pytestmark = pytest.mark.slow  # a whole ESC-50 reproduction
+
+
+def _record_fits(monkeypatch) -> list[np.ndarray]:
+    """Every class-embedding matrix that Bilinear.fit is given, in call order."""
+    fits: list[np.ndarray] = []
+    original = Bilinear.fit
+
+    def recording_fit(self, acoustic, labels, class_embeddings):
+        fits.append(np.array(class_embeddings, dtype=np.float32, copy=True))
+        return original(self, acoustic, labels, class_embeddings)
+
+    monkeypatch.setattr(Bilinear, "fit", recording_fit)
+    return fits
+
+
+def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wav, monkeypatch):
+    classes = ["dog", "rooster", "rain", "sea_waves", "crackling_fire", "crying_baby", "sneezing", "clock_tick"]
+    root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=3)
+    fits = _record_fits(monkeypatch)
+    per_fold: list[tuple[object, dict[bytes, str], int, int]] = []  # split, row -> class, first and last fit
+    original = zsac.reproduce.common.evaluate_split
+
+    def recording_split(split, acoustic, clip_classes, class_embeddings, **kwargs):
+        rows = {np.asarray(v, dtype=np.float32).tobytes(): c for c, v in class_embeddings.items()}
+        first = len(fits)
+        outcome = original(split, acoustic, clip_classes, class_embeddings, **kwargs)
+        per_fold.append((split, rows, first, len(fits)))
+        return outcome
+
+    monkeypatch.setattr(zsac.reproduce.common, "evaluate_split", recording_split)
+    out = tmp_path / "out"
+    result = run_reproduce_esc50(out=out, data=root, seeds=[0, 1], vggish=TINY_VGGISH, progress=False)
+    assert len(result.records) == 2 * 4 and len(per_fold) == 8
+
+    for record in result.records:
+        fold, seed = record["test_fold"], record["seed"]
+        tested = set(pd.read_csv(out / "folds" / "SLE" / f"seed{seed}" / f"{fold}.csv")["true"])
+        work = out / "acoustic" / f"seed{seed}" / fold
+        trained_on = json.loads((work / "training.json").read_text())["class_names"]
+        final = json.loads((work / "final" / "config.json").read_text())["metadata"]["class_names"]
+        assert tested and not tested & set(trained_on) and trained_on == final
+        assert set(trained_on) | tested <= set(classes)
+
+    grid = len(PAPER_LAMBDA_GRID)
+    for split, rows, first, last in per_fold:
+        fitted = [{rows[row.tobytes()] for row in fits[i]} for i in range(first, last)]
+        assert len(fitted) == grid + 1  # one model per λ, then the refit of the chosen λ
+        for classes_seen in fitted[:grid]:
+            assert classes_seen == set(split.train)  # λ is chosen by models that never saw the validation classes
+        assert fitted[grid] == set(split.train) | set(split.validation)
+        assert all(not seen & set(split.test) for seen in fitted)
+
+
+def test_lambda_cross_validation_never_fits_on_the_classes_it_holds_out(monkeypatch):
+    rng = np.random.default_rng(0)
+    n_classes, per_class = 10, 6
+    phi = rng.normal(size=(n_classes, 12)).astype(np.float32)
+    labels = np.repeat(np.arange(n_classes), per_class)
+    acoustic = (phi[labels] @ rng.normal(size=(12, 16)) + 0.1 * rng.normal(size=(labels.size, 16))).astype(np.float32)
+    fits = _record_fits(monkeypatch)
+    chosen = select_lambda_by_class_folds(acoustic, labels, phi, estimator=Bilinear(max_iter=5), seed=3)
+    assert len(chosen.folds) == 5 and sorted(c for fold in chosen.folds for c in fold) == list(range(n_classes))
+    row_of = {row.tobytes(): k for k, row in enumerate(phi)}
+    grid = len(PAPER_LAMBDA_GRID)
+    assert len(fits) == grid * len(chosen.folds)
+    for k, held_out in enumerate(chosen.folds):
+        for matrix in fits[k * grid : (k + 1) * grid]:
+            seen = {row_of[row.tobytes()] for row in matrix}
+            assert seen == set(range(n_classes)) - set(held_out)
