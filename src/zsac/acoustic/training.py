@@ -251,6 +251,7 @@ def train_vggish(
                         save_file(best_weights, tmp)
             if epoch - state["best_epoch"] >= patience:
                 state["stopped_early"] = True
+                bar.set_description("VGGish, stopped early")  # so that a bar short of its total reads as done
                 logger.info("early stop after epoch %d: best validation accuracy %.4f at epoch %d",
                             epoch, state["best_val_accuracy"], state["best_epoch"])  # fmt: skip
             if ckpt is not None:
@@ -318,7 +319,8 @@ def _fingerprint(settings: dict[str, Any], class_names: list[str], labels: np.nd
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    # Shifted as a Python int: NumPy 1 refuses to shift a uint64 by a (signed) Python int.
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]) >> 1
 
 
 def _train_epoch(

@@ -311,6 +311,9 @@ def download_esc50(
     return target
 
 
+_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
 def _extract_splits(archive: Path, embeddings_dir: Path, splits: Sequence[str]) -> None:
     """Unpack ``audioset_v1_embeddings/<split>/*`` of ``archive`` for ``splits`` into ``embeddings_dir``."""
     embeddings_dir.mkdir(parents=True, exist_ok=True)
@@ -321,8 +324,9 @@ def _extract_splits(archive: Path, embeddings_dir: Path, splits: Sequence[str]) 
             for member in tar:
                 parts = _check_member_name(member.name, archive).parts
                 if member.isfile() and len(parts) == 3 and parts[0] == _EMBEDDINGS_FOLDER and parts[1] in splits:
-                    # The "data" filter also refuses links, devices and odd permissions.
-                    tar.extract(member, scratch, filter="data")
+                    # Only regular files with checked names are extracted; where tarfile has them
+                    # (3.10.12+, 3.11.4+), the "data" filter also resets odd permissions.
+                    tar.extract(member, scratch, **_TAR_FILTER)
         for split in splits:
             extracted = scratch / _EMBEDDINGS_FOLDER / split
             if not any(extracted.glob("*.tfrecord")):
