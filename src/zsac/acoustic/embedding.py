@@ -11,12 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .._device import autocast, resolve_device, resolve_precision
+from .._device import autocast, cpu_supports_bf16, resolve_device, resolve_precision
 from ..errors import DataError
 from .pooling import clip_means, window_means
 from .vggish import VGGish
 
-__all__ = ["embed_clips", "segment_embeddings", "clip_means", "window_means"]
+__all__ = ["embed_clips", "segment_embeddings", "clip_means", "window_means", "torch_precision", "device_type"]
 
 
 def segment_embeddings(
@@ -95,3 +95,13 @@ def embed_clips(
         model, np.concatenate(clips), batch_size=batch_size, device=device, precision=precision
     )
     return clip_means(segments, counts)
+
+
+def device_type(device: str | torch.device | None) -> str:
+    """``"cpu"`` or ``"cuda"``: where ``device`` (``None``/``"auto"``: CUDA when available) runs."""
+    return resolve_device(device).type
+
+
+def torch_precision(device: str | torch.device | None) -> str:
+    """The arithmetic that suits ``device``: ``"bf16"`` on CUDA or a CPU with native bf16, else ``"fp32"``."""
+    return "bf16" if device_type(device) == "cuda" or cpu_supports_bf16() else "fp32"

@@ -10,8 +10,8 @@ optionally an int8 ONNX copy with the report of its tolerance check. It picks th
 
 The torch network is built from the weights on first use, so a classifier that runs in int8
 never loads torch: the torch-bound modules (``vggish``, ``embedding``, ``training``,
-``onnx_int8``, :mod:`zsac._device`) are reached through their packages' lazy attributes
-(see :mod:`zsac`). Likewise the int8 session starts on first use.
+``onnx_int8``) are reached through the package's lazy attributes (see :mod:`zsac`).
+Likewise the int8 session starts on first use.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-import zsac
 
 from .. import acoustic
 from ..checkpoint import (
@@ -65,7 +63,7 @@ def _device_kind(device: str | None) -> str:
         return "cpu"
     if text.split(":")[0] == "cpu":
         return "cpu"
-    return zsac._device.resolve_device(device).type
+    return acoustic.embedding.device_type(device)
 
 
 class AcousticEncoder:
@@ -186,9 +184,7 @@ class AcousticEncoder:
         kind = _device_kind(device)
         if kind == "cpu" and self.has_int8:
             return "int8"
-        if kind == "cuda" or zsac._device.cpu_supports_bf16():
-            return "bf16"
-        return "fp32"
+        return acoustic.embedding.torch_precision(device)
 
     def embed(self, examples: np.ndarray, *, inference: str = "auto", device: str | None = None) -> np.ndarray:
         """Segment embeddings of log-mel examples.

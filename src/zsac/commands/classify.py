@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._atomic import atomic_path
+from .._settings import settings_of
 from ..batch import (
+    OUTPUT_FORMATS,
     ClassificationRun,
     EmbeddingRun,
+    check_window_seconds,
     classify_files,
     collect_audio_files,
     embed_files,
     format_results,
     save_embeddings,
 )
+from ..classifier import ZeroShotClassifier
 from ..errors import DataError
 from ._common import class_list, load_for_inference
+from ._options import add_class_texts_options, add_settings, parse_word, report_failures
 
-__all__ = ["run_classify", "run_embed"]
+__all__ = [
+    "run_classify",
+    "run_embed",
+    "add_classify_arguments",
+    "add_embed_arguments",
+    "report_classify",
+    "report_embed",
+]
 
 
 def run_classify(
@@ -78,3 +93,45 @@ def run_embed(
     run = embed_files(classifier, paths, progress=progress)
     save_embeddings(run, out, with_segments=segments)
     return run
+
+
+def _inference_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
+    # None: the model's own setting, as saved.
+    add_settings(parser, settings_of(ZeroShotClassifier), names, defaults=dict.fromkeys(names))
+
+
+def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model folder written by zsac train")
+    parser.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
+    add_class_texts_options(parser, tables=True)
+    parser.add_argument("--top-k", type=int, default=3, help="classes shown per file (default: 3)")
+    parser.add_argument(
+        "--timeline", type=parse_word(check_window_seconds), metavar="SECONDS",
+        help="also classify windows of about SECONDS (rounded to whole 0.96-s segments; the last reaches the end)",
+    )  # fmt: skip
+    parser.add_argument("--format", dest="output_format", choices=OUTPUT_FORMATS, default="table",
+                        help="table for people, json or csv for programs (default: table)")  # fmt: skip
+    parser.add_argument("-o", "--out", help="write the results to this file instead of standard output")
+    _inference_arguments(parser, ["inference", "device", "temperature"])
+
+
+def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model folder written by zsac train")
+    parser.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
+    parser.add_argument("-o", "--out", required=True, help="output .npz")
+    parser.add_argument("--segments", action="store_true", help="also store every segment's embedding")
+    _inference_arguments(parser, ["inference", "device"])
+
+
+def report_classify(result: tuple[Any, str], args: argparse.Namespace) -> int:
+    run, text = result
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        sys.stderr.write(f"zsac: {len(run.results)} files classified; results in {args.out}\n")
+    return report_failures(run.failures, "files could not be classified and were")
+
+
+def report_embed(run: Any, args: argparse.Namespace) -> int:
+    sys.stdout.write(f"wrote {len(run.files)} embeddings to {args.out}\n")
+    return report_failures(run.failures, "files could not be embedded and were")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,9 @@ from ..errors import ConfigError
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import read_class_file
 from ..semantic.specs import SemanticEmbedder, classes_from_texts
+from ._options import add_cache_options, add_class_texts_options, add_settings, semantic_settings
 
-__all__ = ["run_embed_classes"]
+__all__ = ["run_embed_classes", "add_arguments", "report"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +68,21 @@ def run_embed_classes(
         "sources": {part: info["source"] for part, info in table.metadata["parts"].items()},
         "out": str(path),
     }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_class_texts_options(parser, tables=False)
+    parser.add_argument("-o", "--out", required=True, help="output table (.npz: embeddings, name, mid, spec)")
+    parser.add_argument("--ontology", help="AudioSet ontology.json: descriptions for classes that lack one")
+    add_settings(parser, semantic_settings())
+    parser.add_argument("--device", help="for transformer models (default: cuda when available)")
+    add_cache_options(parser, "text-embedding")
+
+
+def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
+    parts = " + ".join(f"{part} ({dim})" for part, dim in summary["part_dims"].items())
+    sys.stdout.write(
+        f"wrote {summary['spec']} embeddings of {summary['n_classes']} classes, {summary['dim']}-d [{parts}], "
+        f"to {summary['out']}\n"
+    )
+    return 0

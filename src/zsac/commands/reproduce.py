@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from .._settings import settings_of
 from ..acoustic.config import VGGishConfig
+from ..classifier import ZeroShotClassifier
 from ..compatibility.bilinear import Bilinear
 from ..compatibility.selection import PAPER_LAMBDA_GRID
 from ..errors import ConfigError
-from ..reproduce.audioset import AUDIOSET_VGGISH, audioset_estimator, run_reproduce_audioset
+from ..reproduce.audioset import (
+    AUDIOSET_OFFLINE_SPECS,
+    AUDIOSET_SETTINGS,
+    AUDIOSET_VGGISH,
+    audioset_estimator,
+    run_reproduce_audioset,
+)
 from ..reproduce.common import ReproductionResult
 from ..reproduce.esc50 import run_reproduce_esc50
+from ..reproduce.records import summary_frame
 from ..semantic.config import SemanticConfig
+from ._options import add_setting, add_settings, semantic_settings, vggish_settings
 
-__all__ = ["run_reproduce", "REPRODUCE_DATASETS"]
+__all__ = ["run_reproduce", "REPRODUCE_DATASETS", "add_arguments", "report"]
 
 REPRODUCE_DATASETS = ("esc50", "audioset")
 _SEMANTIC_FIELDS = tuple(field.name for field in dataclasses.fields(SemanticConfig))
@@ -65,3 +78,68 @@ def run_reproduce(
         )
     estimator = Bilinear(solver=solver, max_iter=max_iter, device=bilinear_device)
     return run_reproduce_esc50(**common, estimator=estimator, vggish=VGGishConfig(**vggish))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    datasets = parser.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    esc = datasets.add_parser(
+        "esc50",
+        help="Tables VI-VIII: ESC-50, VGGish from scratch per class fold",
+        description="ESC-50 with the category (Table I) or random (Table II) partition. A copy that lacks "
+        "classes (e.g. ESC-10) runs on the classes present with a seeded random partition, and says so.",
+    )
+    esc.add_argument("-o", "--out", default="results/esc50", help="results folder (default: results/esc50)")
+    esc.add_argument("--partition", choices=("category", "random"), default="category", help="default: category")
+    esc.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="VGGish (and partial-copy partition) seeds (default: 0)"
+    )
+    esc.add_argument("--ontology", help="AudioSet ontology.json for class descriptions (SSE, WSE, BSE)")
+    _add_reproduce_options(esc, vggish=VGGishConfig(), specs="WLE,GLE,WLE+GLE (SLE on a partial copy)")
+    sets = datasets.add_parser(
+        "audioset",
+        help="Tables IX-XI: AudioSet single-label clips, 5 class folds from 9 frequency bins",
+        description="AudioSet with the released embeddings (--acoustic released) or VGGish trained from "
+        "scratch on your AudioSet audio (--acoustic vggish --audio-dir DIR). Every rotation of the 5 class "
+        "folds runs for each --fold-seed.",
+    )
+    sets.add_argument("-o", "--out", default="results/audioset", help="results folder (default: results/audioset)")
+    sets.add_argument("--acoustic", choices=("released", "vggish"), default="released", help="default: released")
+    sets.add_argument(
+        "--fold-seed", dest="fold_seeds", type=int, nargs="+", default=[0], help="class-fold seeds (default: 0)"
+    )
+    sets.add_argument("--setting", choices=AUDIOSET_SETTINGS, default="train3",
+                      help="train3: bilinear trained on 3 folds (default); setting1/2: Table IV")  # fmt: skip
+    sets.add_argument("--audio-dir", help="AudioSet audio files named by YouTube id (for --acoustic vggish)")
+    _add_reproduce_options(sets, vggish=AUDIOSET_VGGISH, specs=",".join(AUDIOSET_OFFLINE_SPECS))
+
+
+def _add_reproduce_options(parser: argparse.ArgumentParser, *, vggish: Any, specs: str) -> None:
+    parser.add_argument("--data", help="data root or dataset folder (default: $ZSAC_DATA_DIR, else the user cache)")
+    semantic = semantic_settings()
+    add_setting(parser, dataclasses.replace(
+        semantic["semantic"], default=None, help=f"comma-separated specs (default: {specs})"
+    ))  # fmt: skip
+    add_settings(parser, semantic, [name for name in semantic if name != "semantic"])
+    bilinear = settings_of(Bilinear)
+    add_settings(parser, bilinear, ["solver"])
+    add_setting(parser, dataclasses.replace(
+        bilinear["max_iter"], help="bilinear solver iterations (default: 30 for L-BFGS on AudioSet, else the solver's)"
+    ))  # fmt: skip
+    add_settings(parser, settings_of(ZeroShotClassifier), ["lambda_grid"])
+    add_setting(parser, dataclasses.replace(bilinear["device"], name="bilinear_device"))
+    add_settings(parser, vggish_settings(), defaults=dataclasses.asdict(vggish))
+    parser.add_argument("--device", help="for VGGish and text models (default: cuda when available)")
+
+
+def report(result: Any, args: argparse.Namespace) -> int:
+    summary = summary_frame(result.records)
+    lines = [f"{result.ran} folds computed, {result.skipped} already finished; results in {result.out}"]
+    lines += [f"note: {note}" for note in result.notes]
+    for row in summary.itertuples(index=False):
+        lines.append(
+            f"{row.setting:>9} {row.spec:<14} Top-1 {row.top1_mean:.3f} ± {row.top1_std:.3f}   "
+            f"mAP {row.map_mean:.3f} ± {row.map_std:.3f}   ({row.n_runs} runs)"
+        )
+    lines.append(f"tables: {Path(result.out) / 'tables.md'}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._settings import settings_of
 from ..classifier import ZeroShotClassifier
 from ..datasets.folder import dataset_clips
 from ..semantic.side_info import esc50_class_info, read_class_file
 from ._common import feature_cache
+from ._options import (
+    add_cache_options,
+    add_class_subset_options,
+    add_settings,
+    report_failures,
+    semantic_settings,
+    vggish_settings,
+)
 
-__all__ = ["run_train"]
+__all__ = ["run_train", "add_arguments", "report"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,3 +94,31 @@ def run_train(
         "int8": classifier.quantization_,
         "out": str(out),
     }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``zsac train``: the classifier's settings, generated from their homes."""
+    parser.add_argument(
+        "--data", required=True, help="folder with one subfolder of audio files per class (or an ESC-50 root)"
+    )
+    parser.add_argument("-o", "--out", required=True, help="model folder to write")
+    parser.add_argument("--classes-file", help="class descriptions (default: DATA/classes.csv when present)")
+    parser.add_argument("--ontology", help="AudioSet ontology.json: descriptions for the classes of an ESC-50 root")
+    add_class_subset_options(parser)
+    settings = settings_of(ZeroShotClassifier)
+    add_settings(parser, settings, [*semantic_settings(), "acoustic_model", *vggish_settings()])
+    add_settings(
+        parser, settings, ["lam", "lambda_grid", "solver", "max_iter", "quantize", "pad_short", "seed", "device"]
+    )
+    add_cache_options(parser, "feature")
+
+
+def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
+    """Print what :func:`run_train` did; the exit code (1 when files were skipped)."""
+    accuracy = summary["best_val_accuracy"]
+    sys.stdout.write(
+        f"trained on {len(summary['classes'])} classes, {summary['n_clips']} clips"
+        + (f"; VGGish validation accuracy {accuracy:.3f}" if accuracy is not None else "")
+        + f"; λ={summary['lambda']:g}; model in {summary['out']}\n"
+    )
+    return report_failures(summary["skipped"], "files were")

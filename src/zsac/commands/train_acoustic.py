@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,9 @@ from ..acoustic.config import VGGishConfig
 from ..acoustic.training import train_vggish
 from ..datasets.folder import dataset_clips
 from ..features import FeatureCache, extract_examples
+from ._options import add_cache_options, add_class_subset_options, add_settings, report_failures, vggish_settings
 
-__all__ = ["run_train_acoustic"]
+__all__ = ["run_train_acoustic", "add_arguments", "report"]
 
 
 def run_train_acoustic(
@@ -63,3 +66,25 @@ def run_train_acoustic(
     }
     write_json_atomic(Path(out) / "summary.json", summary)
     return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, help="ESC-50 root or folder with one subfolder per class")
+    parser.add_argument("-o", "--out", required=True, help="output folder: checkpoints, final model, summary.json")
+    add_class_subset_options(parser)
+    add_settings(parser, vggish_settings())
+    parser.add_argument("--seed", type=int, default=0, help="seeds initialisation, split, shuffling (default: 0)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    parser.add_argument(
+        "--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping them"
+    )
+    add_cache_options(parser, "feature")
+
+
+def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
+    sys.stdout.write(
+        f"trained VGGish on {len(summary['classes'])} classes, {summary['n_clips']} clips: "
+        f"best validation accuracy {summary['best_val_accuracy']:.3f} at epoch {summary['best_epoch']}; "
+        f"model in {summary['model_dir']}\n"
+    )
+    return report_failures(summary["skipped"], "files were")

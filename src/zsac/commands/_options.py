@@ -1,0 +1,175 @@
+"""Command-line options: the option of a setting (from its one home, :mod:`zsac._settings`), and groups of options
+that several commands share."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .._settings import Setting, settings_of
+from ..acoustic.config import VGGishConfig
+from ..errors import ZsacError
+from ..semantic.config import SemanticConfig
+
+__all__ = [
+    "add_setting",
+    "add_settings",
+    "add_cache_options",
+    "add_class_subset_options",
+    "add_class_texts_options",
+    "semantic_settings",
+    "vggish_settings",
+    "report_failures",
+]
+
+logger = logging.getLogger("zsac.cli")
+
+_MISSING = object()
+
+
+def parse_word(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse: a ConfigError becomes argparse's error, with zsac's message."""
+
+    def parse_one(text: str) -> Any:
+        try:
+            return parse(text)
+        except ZsacError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse_one.__name__ = getattr(parse, "__name__", "value")
+    return parse_one
+
+
+class _Deprecated(argparse.Action):
+    """An old spelling of an option: it still works for one release, and says what replaces it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, *, replacement: str, inner: str, **kwargs: Any):
+        self.replacement, self.inner = replacement, inner
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        logger.warning(
+            "%s is deprecated and will be removed in the next release; use %s", option_string, self.replacement
+        )
+        if self.inner == "append":
+            _Mapping.add(namespace, self.dest, values)
+        else:
+            setattr(namespace, self.dest, values)
+
+
+class _Mapping(argparse.Action):
+    """A repeatable ``KEY=VALUE`` option that builds a dict (e.g. ``--table WLE=file.npz``)."""
+
+    @staticmethod
+    def add(namespace: Any, dest: str, pair: tuple[str, str]) -> None:
+        current = dict(getattr(namespace, dest, None) or {})
+        current[pair[0]] = pair[1]
+        setattr(namespace, dest, current)
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        self.add(namespace, self.dest, values)
+
+
+def _shown(value: Any) -> str:
+    return (
+        " ".join(map(str, value))
+        if isinstance(value, (list, tuple))
+        else f"{value:g}"
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def add_setting(parser: argparse.ArgumentParser, item: Setting, *, default: Any = _MISSING) -> None:
+    """Add the option of one setting: ``--name`` (or its flag), ``dest=name``, the setting's default unless given."""
+    default = item.default if default is _MISSING else default
+    if isinstance(item.default, bool):  # a flag: --x turns it on, or --no-x off
+        on = item.default is True
+        parser.add_argument(
+            item.option, dest=item.name, action="store_false" if on else "store_true", default=default,
+            help=f"do not {item.help}" if on else item.help,
+        )  # fmt: skip
+        return
+    help_text = item.help if default in (None, ()) else f"{item.help} (default: {_shown(default)})"
+    options: dict[str, Any] = {"dest": item.name, "default": default, "help": help_text}
+    if item.parse is not None:
+        options["type"] = parse_word(item.parse)
+    if item.choices is not None:
+        options["choices"] = item.choices
+    if item.nargs is not None:
+        options["nargs"] = item.nargs
+    if item.metavar is not None:
+        options["metavar"] = item.metavar
+    if item.append:
+        options["action"] = _Mapping
+    parser.add_argument(item.option, **options)
+    for alias in item.aliases:
+        alias_options = {k: v for k, v in options.items() if k not in ("default", "help", "action")}
+        parser.add_argument(
+            alias, **alias_options, default=argparse.SUPPRESS, help=argparse.SUPPRESS, action=_Deprecated,
+            replacement=item.option, inner="append" if item.append else "store",
+        )  # fmt: skip
+
+
+def add_settings(
+    parser: argparse.ArgumentParser,
+    settings: Mapping[str, Setting],
+    names: Iterable[str] | None = None,
+    *,
+    defaults: Mapping[str, Any] = {},  # noqa: B006  (read only)
+) -> None:
+    """Add the options of ``names`` (default: all) of ``settings``, with ``defaults`` replacing theirs."""
+    for name in settings if names is None else names:
+        add_setting(parser, settings[name], default=defaults.get(name, _MISSING))
+
+
+def semantic_settings() -> dict[str, Setting]:
+    return settings_of(SemanticConfig)
+
+
+def vggish_settings() -> dict[str, Setting]:
+    return settings_of(VGGishConfig)
+
+
+def add_cache_options(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--cache-dir", help=f"{what} cache folder (default: $ZSAC_CACHE_DIR, else the user cache dir)")
+    parser.add_argument(
+        "--no-cache", dest="use_cache", action="store_false", help=f"do not read or write the {what} cache"
+    )
+
+
+def add_class_subset_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train-classes", nargs="+", metavar="CLASS", help="train on these classes only")
+    parser.add_argument(
+        "--classes", dest="train_classes", nargs="+", default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+        action=_Deprecated, replacement="--train-classes", inner="store",
+    )  # fmt: skip
+    parser.add_argument(
+        "--exclude-classes",
+        nargs="+",
+        metavar="CLASS",
+        help="leave these classes out (e.g. the zero-shot test classes)",
+    )
+
+
+def add_class_texts_options(parser: argparse.ArgumentParser, *, tables: bool) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--classes", nargs="+", metavar="TEXT",
+        help='class names or descriptions, e.g. "dog barking" "glass breaking"',
+    )  # fmt: skip
+    table_note = ", or a class embedding table (.npz) of zsac embed-classes" if tables else ""
+    source.add_argument("--classes-file", help=f"CSV (name, description), JSON/YAML, or one name per line{table_note}")
+
+
+def report_failures(failures: Mapping[str, str], what: str) -> int:
+    """Summarise skipped inputs on stderr; the exit code (1 when any failed)."""
+    if not failures:
+        return 0
+    sys.stderr.write(f"zsac: {len(failures)} {what} skipped:\n")
+    for name, reason in failures.items():
+        sys.stderr.write(f"  {name}: {reason}\n")
+    return 1
