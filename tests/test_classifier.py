@@ -317,6 +317,11 @@ class TestZeroShot:
         assert top1 >= 0.6 > 4 * chance, top1  # observed 0.92
         predicted = zero_shot_model.predict(latent.X[unseen], classes=latent.unseen_names)
         assert set(predicted) <= set(latent.unseen_names)
+        # Classes as an array work as a list does; an empty list is refused, not replaced.
+        names = np.asarray(latent.unseen_names)
+        assert zero_shot_model.score(latent.X[unseen], latent.y[unseen], classes=names) == top1
+        with pytest.raises(DataError, match="empty"):
+            zero_shot_model.score(latent.X[unseen], latent.y[unseen], classes=[])
 
     def test_seen_and_unseen_together(self, zero_shot_model, latent):
         top1 = zero_shot_model.score(latent.X, latent.y, classes=latent.names)
@@ -735,6 +740,14 @@ class TestErrors:
         with pytest.raises(NotFittedError, match="not fitted"):
             model.save(tmp_path / "model")
         assert not (tmp_path / "model").exists()
+
+    def test_a_label_template_shapes_the_label_and_the_description_it_stands_in_for(self):
+        from zsac.semantic.specs import classes_from_texts
+
+        (dog,) = classes_from_texts(["dog"], spec="SLE+SSE", label_template="the sound of {label}")
+        assert dog.label == dog.description == "the sound of dog"
+        (dog,) = classes_from_texts({"dog": "A dog barks."}, spec="SSE", label_template="the sound of {label}")
+        assert (dog.label, dog.description) == ("the sound of dog", "A dog barks.")
 
     def test_errors_follow_scikit_learns_conventions(self):
         from sklearn.base import BaseEstimator

@@ -197,3 +197,29 @@ def test_verbosity_sets_the_log_level(flags, level):
     root, third_party = map(int, done.stdout.split())
     assert root == level
     assert third_party == (logging.INFO if level == logging.DEBUG else logging.WARNING)
+
+
+def test_old_spellings_warn_on_the_terminal():
+    # Through the real entry point: the warning is logged while the options are parsed.
+    done = subprocess.run(
+        [sys.executable, "-m", "zsac", "embed-classes", "--spec", "WLE", "--classes", "dog", "-o", "/no/t.npz"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert "--spec is deprecated" in done.stderr and "use --semantic" in done.stderr
+    assert done.returncode == 2 and "zsac: error:" in done.stderr  # WLE without word vectors
+
+
+def test_results_folders_of_zsac_0_1_keep_their_configuration():
+    """A results folder records the settings as zsac 0.1 did, so that its digest, and a resume, hold."""
+    from zsac.reproduce.common import protocol_semantic, protocol_vggish
+
+    assert protocol_semantic(SemanticConfig()) == {
+        "word2vec": None, "glove": None, "bert": None, "sentence_model": None, "tables": {},
+        "label_template": None, "normalize": True,
+    }  # fmt: skip
+    assert protocol_semantic(SemanticConfig(bert_layer=-1))["bert_layer"] == -1
+    assert protocol_vggish(VGGishConfig()) == {
+        "max_epochs": 100, "patience": 5, "batch_size": 64, "learning_rate": 1e-4, "validation_fraction": 0.2,
+        "split_unit": "segment", "model_options": {},
+    }  # fmt: skip
+    assert protocol_vggish(VGGishConfig(fc_units=16))["model_options"] == {"fc_units": 16}

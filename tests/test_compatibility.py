@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from zsac import CheckpointError, ConfigError, NotFittedError
+from zsac import CheckpointError, ConfigError, DataError, NotFittedError
 from zsac.compatibility import (
     Bilinear,
     fit_full_batch,
@@ -394,6 +394,20 @@ def test_loading_broken_models_names_the_file(tmp_path):
     (directory / "bilinear.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="malformed"):
         load_bilinear(directory)
+
+
+def test_saving_replaces_a_model_but_never_other_files(tmp_path):
+    train, _ = zero_shot_problem(n_train=50)
+    model = Bilinear(max_iter=2).fit(*train)
+    folder = save_bilinear(model, tmp_path / "m")
+    save_bilinear(model, folder)  # a model folder is replaced whole
+    (folder / "notes.txt").write_text("keep me")
+    with pytest.raises(DataError, match="notes.txt"):
+        save_bilinear(model, folder)
+    assert (folder / "notes.txt").read_text() == "keep me" and (folder / "bilinear.json").is_file()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        save_bilinear(model, tmp_path / "file")
 
 
 def test_saving_an_unfitted_model_is_an_error(tmp_path):

@@ -24,13 +24,13 @@ from zsac.reproduce import run_reproduce_esc50
 pytestmark = pytest.mark.slow  # a whole ESC-50 reproduction
 
 
-def _record_fits(monkeypatch) -> list[np.ndarray]:
-    """Every class-embedding matrix that Bilinear.fit is given, in call order."""
-    fits: list[np.ndarray] = []
+def _record_fits(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every (class-embedding matrix, acoustic embeddings) that Bilinear.fit is given, in call order."""
+    fits: list[tuple[np.ndarray, np.ndarray]] = []
     original = Bilinear.fit
 
     def recording_fit(self, acoustic, labels, class_embeddings):
-        fits.append(np.array(class_embeddings, dtype=np.float32, copy=True))
+        fits.append((np.array(class_embeddings, dtype=np.float32), np.array(acoustic, dtype=np.float32)))
         return original(self, acoustic, labels, class_embeddings)
 
     monkeypatch.setattr(Bilinear, "fit", recording_fit)
@@ -41,14 +41,15 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
     classes = ["dog", "rooster", "rain", "sea_waves", "crackling_fire", "crying_baby", "sneezing", "clock_tick"]
     root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=3)
     fits = _record_fits(monkeypatch)
-    per_fold: list[tuple[object, dict[bytes, str], int, int]] = []  # split, row -> class, first and last fit
+    per_fold = []  # (split, class-embedding row -> class, clip-embedding row -> class, first fit, last fit)
     original = zsac.reproduce.common.evaluate_split
 
     def recording_split(split, acoustic, clip_classes, class_embeddings, **kwargs):
         rows = {np.asarray(v, dtype=np.float32).tobytes(): c for c, v in class_embeddings.items()}
+        clips = {np.asarray(a, dtype=np.float32).tobytes(): c for a, c in zip(acoustic, clip_classes, strict=True)}
         first = len(fits)
         outcome = original(split, acoustic, clip_classes, class_embeddings, **kwargs)
-        per_fold.append((split, rows, first, len(fits)))
+        per_fold.append((split, rows, clips, first, len(fits)))
         return outcome
 
     monkeypatch.setattr(zsac.reproduce.common, "evaluate_split", recording_split)
@@ -66,13 +67,16 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
         assert set(trained_on) | tested <= set(classes)
 
     grid = len(PAPER_LAMBDA_GRID)
-    for split, rows, first, last in per_fold:
-        fitted = [{rows[row.tobytes()] for row in fits[i]} for i in range(first, last)]
+    for split, rows, clips, first, last in per_fold:
+        # The classes each fit was given, by their embeddings and by the clips it trained on.
+        fitted = [{rows[row.tobytes()] for row in fits[i][0]} for i in range(first, last)]
+        heard = [{clips[row.tobytes()] for row in fits[i][1]} for i in range(first, last)]
         assert len(fitted) == grid + 1  # one model per λ, then the refit of the chosen λ
-        for classes_seen in fitted[:grid]:
-            assert classes_seen == set(split.train)  # λ is chosen by models that never saw the validation classes
-        assert fitted[grid] == set(split.train) | set(split.validation)
-        assert all(not seen & set(split.test) for seen in fitted)
+        for named, clip_classes in zip(fitted[:grid], heard[:grid], strict=True):
+            # λ is chosen by models that never saw the validation classes, nor their clips.
+            assert named == clip_classes == set(split.train)
+        assert fitted[grid] == heard[grid] == set(split.train) | set(split.validation)
+        assert all(not seen & set(split.test) for seen in fitted + heard)
 
 
 def test_lambda_cross_validation_never_fits_on_the_classes_it_holds_out(monkeypatch):
@@ -86,8 +90,10 @@ def test_lambda_cross_validation_never_fits_on_the_classes_it_holds_out(monkeypa
     assert len(chosen.folds) == 5 and sorted(c for fold in chosen.folds for c in fold) == list(range(n_classes))
     row_of = {row.tobytes(): k for k, row in enumerate(phi)}
     grid = len(PAPER_LAMBDA_GRID)
+    class_of_clip = {row.tobytes(): int(label) for row, label in zip(acoustic, labels, strict=True)}
     assert len(fits) == grid * len(chosen.folds)
     for k, held_out in enumerate(chosen.folds):
-        for matrix in fits[k * grid : (k + 1) * grid]:
+        for matrix, clips in fits[k * grid : (k + 1) * grid]:
             seen = {row_of[row.tobytes()] for row in matrix}
-            assert seen == set(range(n_classes)) - set(held_out)
+            heard = {class_of_clip[row.tobytes()] for row in clips}
+            assert seen == heard == set(range(n_classes)) - set(held_out)

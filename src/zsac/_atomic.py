@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -21,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
-
-logger = logging.getLogger(__name__)
 
 
 def _process_umask() -> int:
@@ -64,7 +61,20 @@ def write_json_atomic(target: str | os.PathLike[str], obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def replace_directory(staging: Path, target: Path, *, replaceable: Callable[[Path], bool] | None = None) -> None:
+def _check_replaceable(target: Path, own: Callable[[str], bool] | None) -> None:
+    if target.exists() and not target.is_dir():
+        raise DataError(f"{target} is a file, not a folder; refusing to replace it")
+    if own is not None and target.is_dir():
+        foreign = sorted(entry.name for entry in target.iterdir() if not own(entry.name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise DataError(
+                f"{target} holds what this command does not write ({shown}); refusing to replace it, "
+                "so nothing is lost: write to another folder"
+            )
+
+
+def replace_directory(staging: Path, target: Path, *, own: Callable[[str], bool] | None = None) -> None:
     """Move a finished folder onto ``target``; an existing ``target`` is swapped out, then removed.
 
     Parameters
@@ -72,18 +82,19 @@ def replace_directory(staging: Path, target: Path, *, replaceable: Callable[[Pat
     staging : Path
         The finished folder, in the same parent folder as ``target``.
     target : Path
-    replaceable : callable or None
-        Asked about an existing, non-empty ``target``; when it says no, nothing is moved and
-        :class:`~zsac.DataError` is raised, so a folder of something else is never overwritten.
+    own : callable or None
+        Says whether an entry of an existing ``target`` (by name) is one that the writer
+        makes. If any other entry is there, nothing is moved and :class:`~zsac.DataError`
+        names it, so that replacing a folder never deletes something else.
     """
     staging, target = Path(staging), Path(target)
+    _check_replaceable(target, own)
     if not target.exists():
         os.replace(staging, target)
         return
-    if replaceable is not None and any(target.iterdir()) and not replaceable(target):
-        raise DataError(f"{target} exists and is not what this command writes; refusing to overwrite it")
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.replace(target, old)
+    # A fresh name, so that a leftover of a crash (or a reused process id) is never in the way.
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, old)  # onto the empty folder just made: atomic on POSIX
     try:
         os.replace(staging, target)
     except OSError:
@@ -93,19 +104,20 @@ def replace_directory(staging: Path, target: Path, *, replaceable: Callable[[Pat
 
 
 @contextlib.contextmanager
-def staged_directory(
-    target: str | os.PathLike[str], *, replaceable: Callable[[Path], bool] | None = None
-) -> Iterator[Path]:
+def staged_directory(target: str | os.PathLike[str], *, own: Callable[[str], bool] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder beside ``target``; on success it replaces ``target`` whole.
 
-    On an error the staging folder is removed and ``target`` is left as it was.
+    ``own`` is checked before anything is written (and again at the swap), as for
+    :func:`replace_directory`. On an error the staging folder is removed and ``target`` is
+    left as it was.
     """
     target = Path(target)
+    _check_replaceable(target, own)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     default_permissions(staging, directory=True)
     try:
         yield staging
-        replace_directory(staging, target, replaceable=replaceable)
+        replace_directory(staging, target, own=own)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

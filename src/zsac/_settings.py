@@ -2,7 +2,7 @@
 
 The configuration dataclasses (:class:`~zsac.acoustic.VGGishConfig`,
 :class:`~zsac.semantic.SemanticConfig`) declare every field with :func:`setting`, and the
-estimators declare theirs in ``__init__`` (the default) plus a ``_param_settings`` mapping
+estimators declare theirs in ``__init__`` (the default) plus a ``param_settings`` mapping
 built with :func:`describe` (allowed values, help). :func:`settings_of` reads either kind
 back as :class:`Setting` objects, and the command line is generated from them
 (:mod:`zsac.cli`), so a default, a choice list or a help text is written in exactly one place.
@@ -56,8 +56,8 @@ class Setting:
     append : bool
         The option may be repeated; each use adds one value.
 
-    For a flag that is on by default, ``help`` says what it does when on; the command line
-    offers ``--no-<name>`` to turn it off.
+    For a flag that is on by default, ``help`` says what it does when on, and ``off_help``
+    what ``--no-<name>``, the command line's way to turn it off, does.
     """
 
     name: str
@@ -70,6 +70,7 @@ class Setting:
     flag: str | None = None
     aliases: tuple[str, ...] = ()
     append: bool = False
+    off_help: str | None = None
     annotation: str = ""
 
     @property
@@ -91,6 +92,7 @@ def describe(
     flag: str | None = None,
     aliases: Iterable[str] = (),
     append: bool = False,
+    off_help: str | None = None,
 ) -> dict[str, Any]:
     """Everything about a knob but its default: for estimators, whose defaults live in ``__init__``."""
     return {
@@ -102,6 +104,7 @@ def describe(
         "flag": flag,
         "aliases": tuple(aliases),
         "append": append,
+        "off_help": off_help,
     }
 
 
@@ -114,7 +117,7 @@ def settings_of(source: Any) -> dict[str, Setting]:
     """The settings of a configuration dataclass, or of an estimator class (or instance).
 
     An estimator's defaults come from its ``__init__`` signature and the rest from its
-    ``_param_settings`` mapping; parameters missing from that mapping are not listed.
+    ``param_settings`` mapping; parameters missing from that mapping are not listed.
     """
     cls = source if isinstance(source, type) else type(source)
     if dataclasses.is_dataclass(cls):
@@ -125,7 +128,7 @@ def settings_of(source: Any) -> dict[str, Setting]:
             for field in dataclasses.fields(cls)
             if _KEY in field.metadata
         }
-    described: Mapping[str, dict[str, Any]] = getattr(cls, "_param_settings", {})
+    described: Mapping[str, dict[str, Any]] = getattr(cls, "param_settings", {})
     out = {}
     for name, parameter in inspect.signature(cls.__init__).parameters.items():
         if name in described and parameter.kind is inspect.Parameter.KEYWORD_ONLY:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def write_model_folder(
     array_files: Mapping[str, Mapping[str, np.ndarray]] = {},  # noqa: B006  (read only)
     byte_files: Mapping[str, bytes] = {},  # noqa: B006
     subfolders: Mapping[str, Callable[[Path], object]] = {},  # noqa: B006
-    replaceable: Callable[[Path], bool] | None = None,
+    other_files: Collection[str] = (),
 ) -> Path:
     """Write a whole model folder, replacing any old one in one step.
 
@@ -90,9 +90,10 @@ def write_model_folder(
         Opaque files written as given (e.g. an ONNX model).
     subfolders : mapping of folder name to a writer
         ``writer(path)`` fills the folder ``path`` (e.g. another model's :func:`write_model_folder`).
-    replaceable : callable or None
-        For an existing, non-empty ``directory``: whether it may be replaced (see
-        :func:`zsac._atomic.replace_directory`). Refuses to overwrite a folder of something else.
+    other_files : collection of str
+        Further names that this kind of model folder may hold (an optional file). An existing
+        ``directory`` that holds anything else is not replaced: :class:`~zsac.DataError`
+        names it (see :func:`zsac._atomic.replace_directory`), so nothing is ever lost.
 
     Returns
     -------
@@ -100,7 +101,13 @@ def write_model_folder(
         ``directory``.
     """
     directory = Path(directory)
-    with staged_directory(directory, replaceable=replaceable) as staging:
+    own = {*json_files, *array_files, *byte_files, *subfolders, *other_files}
+
+    def ours(name: str) -> bool:
+        # Also the temporary names of an interrupted write (".name.XXXX.tmp"), which a rewrite clears.
+        return name in own or (name.startswith(".") and name.endswith(".tmp"))
+
+    with staged_directory(directory, own=ours) as staging:
         for name, write in subfolders.items():
             write(staging / name)
         for name, arrays in array_files.items():
@@ -194,6 +201,8 @@ def read_arrays(path: str | os.PathLike[str], *, expected: ArraySpec | None = No
 
 VGGISH_WEIGHTS_FILE = "model.safetensors"
 VGGISH_CONFIG_FILE = "config.json"
+#: The int8 copy that a classifier's VGGish folder may hold (zsac.acoustic.int8_session.INT8_FILE).
+OPTIONAL_VGGISH_FILES = ("vggish.int8.onnx",)
 
 
 def vggish_description(model_config: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -221,6 +230,7 @@ def write_vggish_folder(
         json_files={VGGISH_CONFIG_FILE: vggish_description(model_config, metadata)},
         array_files={VGGISH_WEIGHTS_FILE: dict(weights)},
         byte_files=extra_files,
+        other_files=OPTIONAL_VGGISH_FILES,
     )
 
 
@@ -268,10 +278,10 @@ def read_bilinear_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, A
     description = read_json(path, what="bilinear model folder")
     try:
         shape = (int(description["acoustic_dim"]), int(description["semantic_dim"]))
-        if not isinstance(description["params"], dict):
-            raise TypeError("'params' is not an object")
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"malformed bilinear model config {path}: {exc}") from exc
+    if not isinstance(description.get("params"), dict):
+        raise CheckpointError(f"malformed bilinear model config {path}: no 'params' object")
     W = read_arrays(directory / BILINEAR_WEIGHTS_FILE, expected={"W": (shape, np.float64)})["W"]
     return description, W
 
@@ -280,6 +290,8 @@ def read_bilinear_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, A
 
 CLASSIFIER_FILE = "classifier.json"
 CLASS_EMBEDDINGS_FILE = "class_embeddings.safetensors"
+ACOUSTIC_FOLDER = "acoustic"
+BILINEAR_FOLDER = "bilinear"
 CLASSIFIER_FORMAT = "zsac-zero-shot-classifier"
 CLASSIFIER_FORMAT_VERSION = 1
 
@@ -303,7 +315,7 @@ def write_classifier_folder(
         json_files={CLASSIFIER_FILE: description},
         array_files={CLASS_EMBEDDINGS_FILE: {"embeddings": class_embeddings}},
         subfolders=subfolders,
-        replaceable=lambda existing: (existing / CLASSIFIER_FILE).is_file(),
+        other_files=(ACOUSTIC_FOLDER, BILINEAR_FOLDER),
     )
 
 

@@ -31,7 +31,13 @@ from ._estimator import ZsacEstimator, check_fitted
 from ._settings import check_choice, describe, document_parameters, infos_of, parse_float_list, parse_lambda
 from .acoustic.config import VGGishConfig
 from .acoustic.encoder import INFERENCE_MODES, AcousticEncoder, fit_encoder
-from .checkpoint import CLASSIFIER_FILE, read_classifier_folder, write_classifier_folder
+from .checkpoint import (
+    ACOUSTIC_FOLDER,
+    BILINEAR_FOLDER,
+    CLASSIFIER_FILE,
+    read_classifier_folder,
+    write_classifier_folder,
+)
 from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
 from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds
 from .errors import CheckpointError, ConfigError, DataError
@@ -47,6 +53,7 @@ __all__ = ["ZeroShotClassifier"]
 
 _SEMANTIC = SemanticConfig()
 _VGGISH = VGGishConfig()
+_BILINEAR = Bilinear()
 
 
 @document_parameters
@@ -56,7 +63,7 @@ class ZeroShotClassifier(ZsacEstimator):
     ``fit`` learns from clips of training classes; ``predict`` and friends take
     ``classes=``, any class names or descriptions, seen in training or not. The parameters
     (listed below from their one home: :class:`~zsac.semantic.SemanticConfig`,
-    :class:`~zsac.acoustic.VGGishConfig` and this class's ``_param_settings``) are the
+    :class:`~zsac.acoustic.VGGishConfig` and this class's ``param_settings``) are the
     ``zsac train`` options of the same names.
 
     Attributes
@@ -83,7 +90,7 @@ class ZeroShotClassifier(ZsacEstimator):
         Inputs that ``fit(..., skip_errors=True)`` skipped, with the reason.
     """
 
-    _param_settings: ClassVar[dict[str, dict[str, Any]]] = {
+    param_settings: ClassVar[dict[str, dict[str, Any]]] = {
         **infos_of(SemanticConfig),
         "acoustic_model": describe(
             "a trained VGGish (folder or object) to use as is instead of training one on the training classes"
@@ -93,13 +100,21 @@ class ZeroShotClassifier(ZsacEstimator):
         "lam": describe(
             "bilinear λ, or auto (chosen on held-out training classes)", flag="--lambda", parse=parse_lambda
         ),
-        "lambda_grid": describe("comma-separated λ values for auto (the paper's: 0,0.01,1,10)", parse=parse_float_list),
-        "solver": Bilinear._param_settings["solver"],
-        "max_iter": Bilinear._param_settings["max_iter"],
+        "lambda_grid": describe(
+            "comma-separated λ values that auto chooses from (the paper's grid)", parse=parse_float_list
+        ),
+        "solver": Bilinear.param_settings["solver"],
+        "max_iter": Bilinear.param_settings["max_iter"],
         "temperature": describe("softmax temperature of the probabilities", parse=float),
         "inference": describe("VGGish arithmetic (auto: int8 on a CPU if the model has it)", choices=INFERENCE_MODES),
-        "quantize": describe("make an int8 copy of VGGish after training, for fast CPU inference"),
-        "pad_short": describe("zero-pad clips shorter than 0.96 s instead of rejecting them"),
+        "quantize": describe(
+            "make an int8 copy of VGGish after training, for fast CPU inference",
+            off_help="make no int8 copy of VGGish (CPU inference then runs in fp32 or bf16)",
+        ),
+        "pad_short": describe(
+            "zero-pad clips shorter than 0.96 s instead of rejecting them",
+            off_help="reject clips shorter than 0.96 s instead of zero-padding them",
+        ),
         "feature_cache": describe("cache log-mel features of files (True: the user cache dir), or a cache folder"),
         "device": describe("cpu, cuda, cuda:1, ... (default: cuda when available)"),
         "seed": describe("seeds VGGish training, the class folds of λ selection and int8 calibration", parse=int),
@@ -134,8 +149,8 @@ class ZeroShotClassifier(ZsacEstimator):
         checkpoint_dir: str | os.PathLike[str] | None = None,
         lam: float | str = "auto",
         lambda_grid: Sequence[float] = PAPER_LAMBDA_GRID,
-        solver: str = "lbfgs",
-        max_iter: int | None = None,
+        solver: str = _BILINEAR.solver,
+        max_iter: int | None = _BILINEAR.max_iter,
         temperature: float = 1.0,
         inference: str = "auto",
         quantize: bool = True,
@@ -187,7 +202,11 @@ class ZeroShotClassifier(ZsacEstimator):
         return config_class(**{f.name: getattr(self, f.name) for f in dataclasses.fields(config_class)})
 
     def _check_params(self) -> None:
-        self._config(SemanticConfig).specs()
+        # Everything that can be checked before hours of feature extraction and training.
+        semantic = self._config(SemanticConfig)
+        parse_spec(self.semantic)
+        classes_from_texts(["x"], spec=self.semantic, label_template=self.label_template)  # the template
+        SemanticEmbedder.from_config(semantic)  # the tables' parts; no model loads here
         self._config(VGGishConfig)
         check_choice(type(self).__name__, "inference", self.inference, INFERENCE_MODES)
         check_choice(type(self).__name__, "solver", self.solver, SOLVERS)
@@ -231,7 +250,7 @@ class ZeroShotClassifier(ZsacEstimator):
             return ClassTable(embeddings=self.class_embeddings_, names=tuple(self.classes_), spec=self.semantic)
         if isinstance(classes, ClassTable):
             return self._checked_table(classes)
-        items = classes_from_texts(classes, spec=self.semantic)
+        items = classes_from_texts(classes, spec=self.semantic, label_template=self.label_template)
         if getattr(self, "_check_text_models", False):
             self._check_text_models = False
             warn_on_drift(self._embedder(), self.semantic, self.class_info_, self.class_embeddings_)
@@ -359,8 +378,9 @@ class ZeroShotClassifier(ZsacEstimator):
             raise DataError(f"training needs clips of at least 2 classes, got {class_names}")
         texts = training_class_texts(class_texts, class_names, allow_absent=True)
         classes = classes_from_texts(
-            [texts.get(name, ClassInfo(name=name)) for name in class_names], spec=self.semantic, what="y"
-        )
+            [texts.get(name, ClassInfo(name=name)) for name in class_names],
+            spec=self.semantic, label_template=self.label_template, what="y",
+        )  # fmt: skip
         if kind != "embeddings":
             self.acoustic_encoder_, self.acoustic_history_, acoustic = fit_encoder(
                 found.examples, labels, acoustic_model=self.acoustic_model, config=self._config(VGGishConfig),
@@ -450,7 +470,7 @@ class ZeroShotClassifier(ZsacEstimator):
             # Training classes keep the texts (descriptions) they were fitted with.
             classes = ClassTable(embeddings=self.class_embeddings_[np.searchsorted(self.classes_, names)],
                                  names=tuple(names), spec=self.semantic)  # fmt: skip
-        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=classes or names)
+        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=names if classes is None else classes)
         if ranking.scores.shape[0] != len(labels):
             raise DataError(f"X has {ranking.scores.shape[0]} clips but y has {len(labels)} labels")
         return float(np.mean(np.asarray(ranking.classes)[np.argmax(ranking.scores, axis=1)] == labels))
@@ -483,9 +503,9 @@ class ZeroShotClassifier(ZsacEstimator):
             "lambda_scores": {str(k): v for k, v in self.lambda_scores_.items()}, "quantization": self.quantization_,
             "acoustic_history": self.acoustic_history_,
         }  # fmt: skip
-        subfolders = {"bilinear": lambda path: save_bilinear(self.bilinear_, path)}
+        subfolders = {BILINEAR_FOLDER: lambda path: save_bilinear(self.bilinear_, path)}
         if self.acoustic_encoder_ is not None:
-            subfolders["acoustic"] = lambda path: self.acoustic_encoder_.save(
+            subfolders[ACOUSTIC_FOLDER] = lambda path: self.acoustic_encoder_.save(
                 path, metadata={"classes": list(self.classes_)}
             )
         return write_classifier_folder(
@@ -521,11 +541,13 @@ class ZeroShotClassifier(ZsacEstimator):
             raise CheckpointError(f"malformed classifier file {directory / CLASSIFIER_FILE}: {exc}") from exc
         model._check_params()
         model.class_embeddings_ = class_embeddings
-        model.bilinear_, _ = load_bilinear(directory / "bilinear")
+        model.bilinear_, _ = load_bilinear(directory / BILINEAR_FOLDER)
         if model.bilinear_.W_.shape != (model.acoustic_dim_, model.semantic_dim_):
-            raise CheckpointError(f"{directory / 'bilinear'} does not fit {directory / CLASSIFIER_FILE}")
+            raise CheckpointError(f"{directory / BILINEAR_FOLDER} does not fit {directory / CLASSIFIER_FILE}")
         model.acoustic_encoder_ = None
         if has_acoustic:
-            model.acoustic_encoder_ = AcousticEncoder.load(directory / "acoustic", quantization=model.quantization_)
+            model.acoustic_encoder_ = AcousticEncoder.load(
+                directory / ACOUSTIC_FOLDER, quantization=model.quantization_
+            )
         model._check_text_models = True  # on the first new class list, see warn_on_drift
         return model

@@ -4,7 +4,7 @@ A command module holds the command's options (``add_*arguments``), the keyword-o
 function that does the work (``run_*``) and the printing of its result (``report*``).
 Options that set a library setting are generated from the setting's one home
 (:class:`~zsac.semantic.SemanticConfig`, :class:`~zsac.acoustic.VGGishConfig`, the
-estimators' ``_param_settings``), with ``dest`` equal to the parameter name and the same
+estimators' ``param_settings``), with ``dest`` equal to the parameter name and the same
 default, choices and help. Only the chosen command's module is loaded, so ``zsac --help``
 imports neither torch nor scikit-learn.
 """
@@ -127,6 +127,16 @@ def _chosen_command(argv: Sequence[str]) -> list[str]:
     return [word for word in argv if word in COMMANDS][:1]
 
 
+def _verbosity(argv: Sequence[str], chosen: Sequence[str]) -> tuple[int, bool]:
+    """``-v``/``-q`` read before the command's options are built, so that building and parsing them can log."""
+    before = list(argv[: argv.index(chosen[0])]) if chosen else list(argv)
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    early.add_argument("-v", "--verbose", action="count", default=0)
+    early.add_argument("-q", "--quiet", action="store_true")
+    known, _ = early.parse_known_args(before)
+    return known.verbose, known.quiet
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
     """WARNING by default, INFO with -v, DEBUG with -vv; other libraries' chatter only with -vv."""
     level = logging.WARNING if quiet or verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -141,12 +151,15 @@ def configure_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = _chosen_command(argv)
+    # Before the parser: an old option spelling warns while it is parsed, and the Hugging Face
+    # libraries, which the options' modules import, read their progress-bar setting at import.
+    configure_logging(*_verbosity(argv, chosen))
     try:
-        args = build_parser(_chosen_command(argv)).parse_args(argv)
+        args = build_parser(chosen).parse_args(argv)
     except (_UsageError, ZsacError) as exc:
         sys.stderr.write(f"zsac: error: {exc}\n")
         return 2
-    configure_logging(args.verbose, args.quiet)
     command = COMMANDS[args.command]
     options = {key: value for key, value in vars(args).items() if key not in _GLOBAL_DESTS}
     try:

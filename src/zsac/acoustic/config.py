@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 from .._settings import setting
@@ -25,6 +26,10 @@ VGGISH_CONV_CHANNELS = (64, 128, 256, 512)
 VGGISH_FC_UNITS = 4096
 #: Units of the stratified validation split: the paper splits ESC-50's segments and AudioSet's clips.
 SPLIT_UNITS = ("segment", "clip")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +61,16 @@ class VGGishConfig:
 
     def __post_init__(self) -> None:
         # Accept any sequence (a list from JSON or the command line); store a tuple so the config stays hashable.
-        object.__setattr__(self, "conv_channels", tuple(int(c) for c in self.conv_channels))
-        if len(self.conv_channels) != 4 or min(self.conv_channels) < 1:
-            raise ConfigError(f"VGGishConfig: conv_channels must be 4 positive ints, got {self.conv_channels}")
+        channels = self.conv_channels
+        if isinstance(channels, (str, bytes)) or not hasattr(channels, "__iter__"):
+            raise ConfigError(f"VGGishConfig: conv_channels must be 4 positive ints, got {channels!r}")
+        channels = tuple(channels)
+        if len(channels) != 4 or not all(_whole(c) and c >= 1 for c in channels):
+            raise ConfigError(f"VGGishConfig: conv_channels must be 4 positive ints, got {channels!r}")
+        object.__setattr__(self, "conv_channels", tuple(int(c) for c in channels))
         for name in ("fc_units", "max_epochs", "patience", "batch_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not _whole(value) or value < 1:
                 raise ConfigError(f"VGGishConfig: {name} must be a whole number >= 1, got {value!r}")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < math.inf):
             raise ConfigError(f"VGGishConfig: learning_rate must be a positive number, got {self.learning_rate!r}")

@@ -36,7 +36,7 @@ from ..checkpoint import (
 )
 from ..errors import ConfigError
 from .config import VGGishConfig
-from .int8_session import INT8_FILE, Int8Session, int8_available
+from .int8_session import INT8_FILE, Int8Session, int8_available, runtime_available
 from .pooling import clip_means
 
 if TYPE_CHECKING:
@@ -181,8 +181,7 @@ class AcousticEncoder:
             raise ConfigError("inference='int8' needs the model's int8 copy, which this model does not have")
         if inference != "auto":
             return inference
-        kind = _device_kind(device)
-        if kind == "cpu" and self.has_int8:
+        if self.has_int8 and runtime_available() and _device_kind(device) == "cpu":
             return "int8"
         return acoustic.embedding.torch_precision(device)
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
 
-__all__ = ["INT8_FILE", "Int8Session", "int8_available", "import_onnxruntime"]
+__all__ = ["INT8_FILE", "Int8Session", "int8_available", "runtime_available", "import_onnxruntime"]
 
 INT8_FILE = "vggish.int8.onnx"
 INPUT_NAME = "examples"
@@ -42,6 +42,14 @@ def int8_available() -> bool:
         except (ImportError, ValueError):  # ValueError: sys.modules holds None for it
             return False
     return True
+
+
+def runtime_available() -> bool:
+    """Whether ``onnxruntime`` is installed (so an int8 copy can run), looked up without importing it."""
+    try:
+        return importlib.util.find_spec("onnxruntime") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def import_onnxruntime() -> ModuleType:

@@ -35,7 +35,7 @@ from .._device import autocast, resolve_device, resolve_precision
 from .._version import __version__
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
-from .config import VGGishConfig
+from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from .vggish import VGGish, load_vggish, save_vggish
 
 __all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]
@@ -43,6 +43,7 @@ __all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_tra
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
+_VGGISH_WIDTHS = {"conv_channels": VGGISH_CONV_CHANNELS, "fc_units": VGGISH_FC_UNITS}
 BEST_FILE = "best.safetensors"
 FINAL_DIR = "final"
 
@@ -176,7 +177,9 @@ def train_vggish(
     use_compile = device.type == "cuda" if compile is None else compile
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
-    model_config = {**config.model_options(), "n_classes": len(class_names)}
+    # VGGish's own widths are left out, as zsac 0.1 did, so that its checkpoints still resume.
+    widths = {key: value for key, value in config.model_options().items() if value != _VGGISH_WIDTHS[key]}
+    model_config = {**widths, "n_classes": len(class_names)}
     settings = {
         "split_unit": split_unit,
         "validation_fraction": validation_fraction,

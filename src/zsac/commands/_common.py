@@ -16,19 +16,25 @@ __all__ = ["feature_cache", "class_list", "load_for_inference"]
 
 
 def feature_cache(cache_dir: str | os.PathLike[str] | None, use_cache: bool) -> bool | str | os.PathLike[str]:
-    """The classifier's ``feature_cache`` of ``--cache-dir`` and ``--no-cache``."""
+    """A cache setting (``True``: the default folder, a folder, or ``False``) of ``--cache-dir`` and ``--no-cache``."""
     return (cache_dir or True) if use_cache else False
 
 
-def class_list(classes: Sequence[str] | None, classes_file: str | os.PathLike[str] | None, *, tables: bool) -> Any:
-    """The class texts of ``--classes`` or ``--classes-file`` (with ``tables``, an ``.npz`` table is read as one)."""
+def class_list(
+    classes: Sequence[str] | None,
+    classes_file: str | os.PathLike[str] | None,
+    *,
+    tables: bool,
+    ontology: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The classes of ``--classes`` (texts) or ``--classes-file`` (with ``tables``, an ``.npz`` is a class table)."""
     if classes and classes_file:
         raise ConfigError("give either --classes or --classes-file, not both")
     if classes_file is None:
         return list(classes) if classes is not None else None
     if tables and Path(classes_file).suffix.lower() == ".npz":
         return load_class_table(classes_file)
-    return read_class_file(classes_file)
+    return read_class_file(classes_file, ontology=ontology)
 
 
 def load_for_inference(model: str | os.PathLike[str], **overrides: Any) -> ZeroShotClassifier:

@@ -4,6 +4,7 @@ that several commands share."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +18,7 @@ from ..semantic.config import SemanticConfig
 __all__ = [
     "add_setting",
     "add_settings",
+    "add_parameter",
     "add_cache_options",
     "add_class_subset_options",
     "add_class_texts_options",
@@ -73,14 +75,11 @@ class _Mapping(argparse.Action):
         self.add(namespace, self.dest, values)
 
 
-def _shown(value: Any) -> str:
-    return (
-        " ".join(map(str, value))
-        if isinstance(value, (list, tuple))
-        else f"{value:g}"
-        if isinstance(value, float)
-        else str(value)
-    )
+def _shown(value: Any, *, separator: str) -> str:
+    """A default as it is typed: numbers in their short form, a list joined as the option takes it."""
+    if isinstance(value, (list, tuple)):
+        return separator.join(_shown(item, separator=separator) for item in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def add_setting(parser: argparse.ArgumentParser, item: Setting, *, default: Any = _MISSING) -> None:
@@ -90,10 +89,12 @@ def add_setting(parser: argparse.ArgumentParser, item: Setting, *, default: Any 
         on = item.default is True
         parser.add_argument(
             item.option, dest=item.name, action="store_false" if on else "store_true", default=default,
-            help=f"do not {item.help}" if on else item.help,
+            help=(item.off_help or f"do not {item.help}") if on else item.help,
         )  # fmt: skip
         return
-    help_text = item.help if default in (None, ()) else f"{item.help} (default: {_shown(default)})"
+    # Several words (--conv-channels 64 128 ...) or one comma-separated word (--lambda-grid 0,0.01,...).
+    shown = _shown(default, separator=" " if item.nargs else ",")
+    help_text = item.help if default in (None, ()) else f"{item.help} (default: {shown})"
     options: dict[str, Any] = {"dest": item.name, "default": default, "help": help_text}
     if item.parse is not None:
         options["type"] = parse_word(item.parse)
@@ -124,6 +125,17 @@ def add_settings(
     """Add the options of ``names`` (default: all) of ``settings``, with ``defaults`` replacing theirs."""
     for name in settings if names is None else names:
         add_setting(parser, settings[name], default=defaults.get(name, _MISSING))
+
+
+def add_parameter(
+    parser: argparse.ArgumentParser, function: Callable[..., Any], name: str, help: str, **options: Any
+) -> None:
+    """Add the option of a keyword of ``function``, with that keyword's default (its one home).
+
+    ``options`` are :class:`~zsac._settings.Setting`'s (``parse``, ``choices``, ``nargs``, ``flag``, ...).
+    """
+    default = inspect.signature(function).parameters[name].default
+    add_setting(parser, Setting(name=name, default=default, help=help, **options))
 
 
 def semantic_settings() -> dict[str, Setting]:

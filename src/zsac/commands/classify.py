@@ -24,7 +24,7 @@ from ..batch import (
 from ..classifier import ZeroShotClassifier
 from ..errors import DataError
 from ._common import class_list, load_for_inference
-from ._options import add_class_texts_options, add_settings, parse_word, report_failures
+from ._options import add_class_texts_options, add_parameter, add_settings, parse_word, report_failures
 
 __all__ = [
     "run_classify",
@@ -104,13 +104,15 @@ def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model folder written by zsac train")
     parser.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
     add_class_texts_options(parser, tables=True)
-    parser.add_argument("--top-k", type=int, default=3, help="classes shown per file (default: 3)")
+    add_parameter(parser, run_classify, "top_k", "classes shown per file", parse=int)
     parser.add_argument(
         "--timeline", type=parse_word(check_window_seconds), metavar="SECONDS",
         help="also classify windows of about SECONDS (rounded to whole 0.96-s segments; the last reaches the end)",
     )  # fmt: skip
-    parser.add_argument("--format", dest="output_format", choices=OUTPUT_FORMATS, default="table",
-                        help="table for people, json or csv for programs (default: table)")  # fmt: skip
+    add_parameter(
+        parser, run_classify, "output_format", "table for people, json or csv for programs", choices=OUTPUT_FORMATS,
+        flag="--format",
+    )  # fmt: skip
     parser.add_argument("-o", "--out", help="write the results to this file instead of standard output")
     _inference_arguments(parser, ["inference", "device", "temperature"])
 
@@ -119,7 +121,7 @@ def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model folder written by zsac train")
     parser.add_argument("files", nargs="+", help="audio files or folders (searched recursively)")
     parser.add_argument("-o", "--out", required=True, help="output .npz")
-    parser.add_argument("--segments", action="store_true", help="also store every segment's embedding")
+    add_parameter(parser, run_embed, "segments", "also store every segment's embedding")
     _inference_arguments(parser, ["inference", "device"])
 
 

@@ -10,15 +10,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..semantic.config import SemanticConfig
-from ..semantic.side_info import read_class_file
+from ..semantic.side_info import with_label_template
 from ..semantic.specs import SemanticEmbedder, classes_from_texts
+from ._common import class_list, feature_cache
 from ._options import add_cache_options, add_class_texts_options, add_settings, semantic_settings
 
 __all__ = ["run_embed_classes", "add_arguments", "report"]
 
 logger = logging.getLogger(__name__)
+
+#: What a class file is called (read_class_file's formats); a lone --classes of this kind names a file.
+_FILE_SUFFIXES = (".csv", ".json", ".yaml", ".yml", ".txt")
 
 
 def run_embed_classes(
@@ -43,22 +47,24 @@ def run_embed_classes(
     dict
         Summary: spec, number of classes, sizes of the parts, their sources and the output path.
     """
-    if classes and len(classes) == 1 and classes_file is None and Path(classes[0]).is_file():
+    if classes and len(classes) == 1 and classes_file is None and Path(classes[0]).suffix.lower() in _FILE_SUFFIXES:
         # zsac 0.1 spelled the class file --classes; kept for one release.
+        if not Path(classes[0]).is_file():
+            raise DataError(f"class file {classes[0]} does not exist (class files go in --classes-file)")
         logger.warning("--classes FILE is deprecated and will mean class texts only; use --classes-file %s", classes[0])
         classes, classes_file = None, classes[0]
-    if not classes and classes_file is None:
-        raise ConfigError("give the classes to embed: --classes TEXT ... or --classes-file FILE")
     config = SemanticConfig(**semantic)
-    class_list = (
-        read_class_file(classes_file, ontology=ontology)
-        if classes_file is not None
-        else classes_from_texts(classes, spec=config.semantic, what="--classes")
-    )
+    given = class_list(classes, classes_file, tables=False, ontology=ontology)
+    if not given:
+        raise ConfigError("give the classes to embed: --classes TEXT ... or --classes-file FILE")
+    if classes_file is not None:  # a class file says what each class is; nothing stands in for a description
+        class_infos = with_label_template(given, config.label_template) if config.label_template else given
+    else:
+        class_infos = classes_from_texts(given, spec=config.semantic, label_template=config.label_template)
     embedder = SemanticEmbedder.from_config(
-        config, device=device, cache=(cache_dir or True) if use_cache else False, progress=progress
+        config, device=device, cache=feature_cache(cache_dir, use_cache), progress=progress
     )
-    table = embedder.embed(config.semantic, class_list)
+    table = embedder.embed(config.semantic, class_infos)
     path = table.save(out)
     return {
         "spec": table.spec,

@@ -16,6 +16,7 @@ from ..compatibility.bilinear import Bilinear
 from ..compatibility.selection import PAPER_LAMBDA_GRID
 from ..errors import ConfigError
 from ..reproduce.audioset import (
+    AUDIOSET_ACOUSTICS,
     AUDIOSET_OFFLINE_SPECS,
     AUDIOSET_SETTINGS,
     AUDIOSET_VGGISH,
@@ -23,14 +24,15 @@ from ..reproduce.audioset import (
     run_reproduce_audioset,
 )
 from ..reproduce.common import ReproductionResult
-from ..reproduce.esc50 import run_reproduce_esc50
+from ..reproduce.esc50 import ESC50_PARTITIONS, run_reproduce_esc50
 from ..reproduce.records import summary_frame
 from ..semantic.config import SemanticConfig
-from ._options import add_setting, add_settings, semantic_settings, vggish_settings
+from ._options import add_parameter, add_setting, add_settings, semantic_settings, vggish_settings
 
 __all__ = ["run_reproduce", "REPRODUCE_DATASETS", "add_arguments", "report"]
 
 REPRODUCE_DATASETS = ("esc50", "audioset")
+_BILINEAR = Bilinear()
 _SEMANTIC_FIELDS = tuple(field.name for field in dataclasses.fields(SemanticConfig))
 _VGGISH_FIELDS = tuple(field.name for field in dataclasses.fields(VGGishConfig))
 
@@ -43,10 +45,10 @@ def run_reproduce(
     *,
     dataset: str,
     semantic: str | None = None,
-    solver: str = "lbfgs",
-    max_iter: int | None = None,
+    solver: str = _BILINEAR.solver,
+    max_iter: int | None = _BILINEAR.max_iter,
     lambda_grid: Sequence[float] = PAPER_LAMBDA_GRID,
-    bilinear_device: str = "cpu",
+    bilinear_device: str = _BILINEAR.device,
     progress: bool = True,
     **options: Any,
 ) -> ReproductionResult:
@@ -89,10 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "classes (e.g. ESC-10) runs on the classes present with a seeded random partition, and says so.",
     )
     esc.add_argument("-o", "--out", default="results/esc50", help="results folder (default: results/esc50)")
-    esc.add_argument("--partition", choices=("category", "random"), default="category", help="default: category")
-    esc.add_argument(
-        "--seeds", type=int, nargs="+", default=[0], help="VGGish (and partial-copy partition) seeds (default: 0)"
+    add_parameter(
+        esc, run_reproduce_esc50, "partition", "Table I (category) or Table II (random)", choices=ESC50_PARTITIONS
     )
+    add_parameter(esc, run_reproduce_esc50, "seeds", "VGGish (and partial-copy partition) seeds", parse=int, nargs="+")
     esc.add_argument("--ontology", help="AudioSet ontology.json for class descriptions (SSE, WSE, BSE)")
     _add_reproduce_options(esc, vggish=VGGishConfig(), specs="WLE,GLE,WLE+GLE (SLE on a partial copy)")
     sets = datasets.add_parser(
@@ -103,12 +105,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "folds runs for each --fold-seed.",
     )
     sets.add_argument("-o", "--out", default="results/audioset", help="results folder (default: results/audioset)")
-    sets.add_argument("--acoustic", choices=("released", "vggish"), default="released", help="default: released")
-    sets.add_argument(
-        "--fold-seed", dest="fold_seeds", type=int, nargs="+", default=[0], help="class-fold seeds (default: 0)"
+    add_parameter(sets, run_reproduce_audioset, "acoustic", "acoustic embeddings", choices=AUDIOSET_ACOUSTICS)
+    add_parameter(
+        sets, run_reproduce_audioset, "fold_seeds", "class-fold seeds", parse=int, nargs="+", flag="--fold-seed"
     )
-    sets.add_argument("--setting", choices=AUDIOSET_SETTINGS, default="train3",
-                      help="train3: bilinear trained on 3 folds (default); setting1/2: Table IV")  # fmt: skip
+    add_parameter(
+        sets, run_reproduce_audioset, "setting", "train3: bilinear trained on 3 folds; setting1/2: Table IV",
+        choices=AUDIOSET_SETTINGS,
+    )  # fmt: skip
     sets.add_argument("--audio-dir", help="AudioSet audio files named by YouTube id (for --acoustic vggish)")
     _add_reproduce_options(sets, vggish=AUDIOSET_VGGISH, specs=",".join(AUDIOSET_OFFLINE_SPECS))
 

@@ -14,7 +14,14 @@ from ..acoustic.config import VGGishConfig
 from ..acoustic.training import train_vggish
 from ..datasets.folder import dataset_clips
 from ..features import FeatureCache, extract_examples
-from ._options import add_cache_options, add_class_subset_options, add_settings, report_failures, vggish_settings
+from ._options import (
+    add_cache_options,
+    add_class_subset_options,
+    add_parameter,
+    add_settings,
+    report_failures,
+    vggish_settings,
+)
 
 __all__ = ["run_train_acoustic", "add_arguments", "report"]
 
@@ -29,7 +36,7 @@ def run_train_acoustic(
     device: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
-    pad_short: bool = False,
+    pad_short: bool = True,
     progress: bool = True,
     **vggish: Any,
 ) -> dict[str, Any]:
@@ -73,11 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, help="output folder: checkpoints, final model, summary.json")
     add_class_subset_options(parser)
     add_settings(parser, vggish_settings())
-    parser.add_argument("--seed", type=int, default=0, help="seeds initialisation, split, shuffling (default: 0)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda when available)")
-    parser.add_argument(
-        "--pad-short", action="store_true", help="zero-pad clips shorter than 0.96 s instead of skipping them"
-    )
+    add_parameter(parser, run_train_acoustic, "seed", "seeds initialisation, split, shuffling and dropout", parse=int)
+    add_parameter(parser, run_train_acoustic, "device", "cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add_parameter(
+        parser, run_train_acoustic, "pad_short", "zero-pad clips shorter than 0.96 s instead of skipping them",
+        off_help="skip clips shorter than 0.96 s instead of zero-padding them",
+    )  # fmt: skip
     add_cache_options(parser, "feature")
 
 

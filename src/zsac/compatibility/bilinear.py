@@ -75,7 +75,7 @@ class Bilinear(ZsacEstimator):
     acoustic_dim_, semantic_dim_ : int
     """
 
-    _param_settings: ClassVar[dict[str, dict[str, Any]]] = {
+    param_settings: ClassVar[dict[str, dict[str, Any]]] = {
         "solver": describe("bilinear solver (sgd is the paper's mini-batch SGD)", choices=SOLVERS),
         "max_iter": describe(
             "bilinear solver iterations (epochs for sgd; default: the solver's)", parse=int, metavar="N"

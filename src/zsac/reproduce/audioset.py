@@ -31,6 +31,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,12 +46,21 @@ from ..features import FeatureCache, extract_examples
 from ..protocols import audioset_class_folds, audioset_rotation_splits, single_label_clips, undersample_classes
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import audioset_class_info
-from .common import ReproductionResult, class_tables, finish, run_folds, vggish_embeddings
+from .common import (
+    ReproductionResult,
+    class_tables,
+    finish,
+    protocol_semantic,
+    protocol_vggish,
+    run_folds,
+    vggish_embeddings,
+)
 from .results import ResultsFolder
 
 __all__ = [
     "AUDIOSET_OFFLINE_SPECS",
     "AUDIOSET_SETTINGS",
+    "AUDIOSET_ACOUSTICS",
     "AUDIOSET_VGGISH",
     "LBFGS_MAX_ITER",
     "audioset_estimator",
@@ -62,6 +72,8 @@ logger = logging.getLogger(__name__)
 #: Specs that work with no model download: the authors' word2vec table (WLE) and MiniLM (SLE, SSE).
 AUDIOSET_OFFLINE_SPECS = ("WLE", "SLE", "SSE", "WLE+SLE", "WLE+SSE", "SLE+SSE", "WLE+SLE+SSE")
 AUDIOSET_SETTINGS = ("train3", "setting1", "setting2")
+#: The acoustic side: the release's own embeddings, or VGGish trained from scratch on your audio.
+AUDIOSET_ACOUSTICS = ("released", "vggish")
 #: The authors' table of word2vec label embeddings, used for WLE when present in the AudioSet folder.
 WLE_TABLE_FILE = "word2vec_label_embeddings.npz"
 
@@ -74,11 +86,13 @@ LBFGS_MAX_ITER = 30
 AUDIOSET_VGGISH = VGGishConfig(validation_fraction=0.25, split_unit="clip")
 
 
-def audioset_estimator(*, solver: str = "lbfgs", max_iter: int | None = None, device: str = "cpu") -> Bilinear:
-    """The bilinear model of this reproduction: L-BFGS capped at :data:`LBFGS_MAX_ITER` unless ``max_iter`` says."""
-    if max_iter is None and solver == "lbfgs":
-        max_iter = LBFGS_MAX_ITER
-    return Bilinear(solver=solver, max_iter=max_iter, device=device)
+def audioset_estimator(**params: Any) -> Bilinear:
+    """The bilinear model of this reproduction: ``Bilinear(**params)``, L-BFGS capped at :data:`LBFGS_MAX_ITER`
+    unless ``max_iter`` is given."""
+    estimator = Bilinear(**params)
+    if estimator.max_iter is None and estimator.solver == "lbfgs":
+        estimator.set_params(max_iter=LBFGS_MAX_ITER)
+    return estimator
 
 
 RELEASED_NOTE = (
@@ -157,8 +171,8 @@ def run_reproduce_audioset(
     -------
     ReproductionResult
     """
-    if acoustic not in ("released", "vggish"):
-        raise ConfigError(f"acoustic must be 'released' or 'vggish', got {acoustic!r}")
+    if acoustic not in AUDIOSET_ACOUSTICS:
+        raise ConfigError(f"acoustic must be one of {list(AUDIOSET_ACOUSTICS)}, got {acoustic!r}")
     if setting not in AUDIOSET_SETTINGS:
         raise ConfigError(f"unknown AudioSet setting {setting!r}; choose one of {list(AUDIOSET_SETTINGS)}")
     if acoustic == "vggish" and audio_dir is None:
@@ -177,12 +191,12 @@ def run_reproduce_audioset(
         "setting": setting,
         "specs": specs,
         "seeds": [int(s) for s in fold_seeds],
-        "semantic": {k: v for k, v in semantic.as_dict().items() if k != "semantic"},
+        "semantic": protocol_semantic(semantic),
         "bilinear": estimator.get_params(),
         "lambda_grid": [float(x) for x in grid],
         "max_clips_per_class": max_clips_per_class,
         "audio_dir": None if audio_dir is None else str(audio_dir),
-        "vggish": vggish.as_dict() if acoustic == "vggish" else None,
+        "vggish": protocol_vggish(vggish) if acoustic == "vggish" else None,
         "device": device,
     }
     folder = ResultsFolder(out, config)

@@ -12,13 +12,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._npz import load_array, store_array
-from ..acoustic.config import VGGishConfig
+from ..acoustic.config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from ..acoustic.embedding import embed_clips
 from ..acoustic.training import train_vggish
 from ..compatibility.bilinear import Bilinear
 from ..protocols import ClassSplit
 from ..semantic.config import SemanticConfig
-from ..semantic.side_info import ClassInfo
+from ..semantic.side_info import ClassInfo, with_label_template
 from ..semantic.specs import SemanticEmbedder
 from ..semantic.tables import ClassTable
 from .records import FoldRecord
@@ -26,7 +26,17 @@ from .report import write_report
 from .results import ResultsFolder, safe_name
 from .zero_shot import evaluate_split
 
-__all__ = ["ReproductionResult", "class_tables", "run_folds", "vggish_embeddings"]
+__all__ = [
+    "ReproductionResult",
+    "class_tables",
+    "protocol_semantic",
+    "protocol_vggish",
+    "run_folds",
+    "vggish_embeddings",
+]
+
+#: The text-model settings that zsac 0.1 recorded in a results folder's configuration.
+_RECORDED_SEMANTIC = ("word2vec", "glove", "bert", "sentence_model", "tables", "label_template", "normalize")
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +45,34 @@ def class_tables(
     semantic: SemanticConfig, classes: Sequence[ClassInfo], specs: Sequence[str], *, device: str | None, progress: bool
 ) -> dict[str, ClassTable]:
     """Each spec's :class:`~zsac.semantic.ClassTable` of ``classes``, with ``semantic``'s text models and options."""
+    if semantic.label_template:
+        classes = with_label_template(classes, semantic.label_template)
     return SemanticEmbedder.from_config(semantic, device=device, progress=progress).embed_many(specs, classes)
+
+
+def protocol_semantic(semantic: SemanticConfig) -> dict[str, Any]:
+    """The text-model settings as a results folder's configuration records them.
+
+    The settings zsac 0.1 recorded, and the others only where they differ from their
+    defaults: the configuration's digest then stays what it was, so a folder that zsac 0.1
+    started is resumed, not refused.
+    """
+    defaults = SemanticConfig()
+    return {
+        key: value
+        for key, value in semantic.as_dict().items()
+        if key != "semantic" and (key in _RECORDED_SEMANTIC or value != getattr(defaults, key))
+    }
+
+
+def protocol_vggish(vggish: VGGishConfig) -> dict[str, Any]:
+    """VGGish's settings as a results folder's configuration records them (zsac 0.1's shape, see above):
+    the widths under ``model_options``, and only where they differ from VGGish's."""
+    recorded = vggish.as_dict()
+    widths = {"conv_channels": list(VGGISH_CONV_CHANNELS), "fc_units": VGGISH_FC_UNITS}
+    values = {key: recorded.pop(key) for key in widths}
+    recorded["model_options"] = {key: value for key, value in values.items() if value != widths[key]}
+    return recorded
 
 
 @dataclasses.dataclass

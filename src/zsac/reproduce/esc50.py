@@ -29,10 +29,18 @@ from ..features import FeatureCache, extract_examples
 from ..protocols import ESC50_CLASSES, cross_validation_splits, esc50_splits, random_class_folds
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import esc50_class_info
-from .common import ReproductionResult, class_tables, finish, run_folds, vggish_embeddings
+from .common import (
+    ReproductionResult,
+    class_tables,
+    finish,
+    protocol_semantic,
+    protocol_vggish,
+    run_folds,
+    vggish_embeddings,
+)
 from .results import ResultsFolder
 
-__all__ = ["ESC10_CLASSES", "ESC50_PAPER_SPECS", "run_reproduce_esc50"]
+__all__ = ["ESC10_CLASSES", "ESC50_PAPER_SPECS", "ESC50_PARTITIONS", "run_reproduce_esc50"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +50,8 @@ ESC10_CLASSES = frozenset(
 )  # fmt: skip
 #: The specs of Tables VI–VIII (they need word2vec and GloVe files).
 ESC50_PAPER_SPECS = ("WLE", "GLE", "WLE+GLE")
+#: Table I (by category) and Table II (at random).
+ESC50_PARTITIONS = ("category", "random")
 #: Specs that need no model download (MiniLM is bundled).
 ESC50_OFFLINE_SPECS = ("SLE",)
 
@@ -100,8 +110,8 @@ def run_reproduce_esc50(
     -------
     ReproductionResult
     """
-    if partition not in ("category", "random"):
-        raise ConfigError(f"partition must be 'category' or 'random', got {partition!r}")
+    if partition not in ESC50_PARTITIONS:
+        raise ConfigError(f"partition must be one of {list(ESC50_PARTITIONS)}, got {partition!r}")
     root = esc50_dir(data)
     clips = esc50_clips(root)
     present = sorted({clip.label for clip in clips}, key=lambda c: (ESC50_CLASSES + (c,)).index(c))
@@ -139,11 +149,11 @@ def run_reproduce_esc50(
         "setting": setting,
         "specs": specs,
         "seeds": [int(s) for s in seeds],
-        "semantic": {k: v for k, v in semantic.as_dict().items() if k != "semantic"},
+        "semantic": protocol_semantic(semantic),
         "ontology": None if ontology is None else str(ontology),
         "bilinear": estimator.get_params(),
         "lambda_grid": [float(x) for x in grid],
-        "vggish": vggish.as_dict(),
+        "vggish": protocol_vggish(vggish),
         "device": device,
     }
     folder = ResultsFolder(out, config)

@@ -76,12 +76,21 @@ class SemanticConfig:
     )
     label_template: str | None = setting(None, "embed labels inside a template, e.g. 'the sound of {label}'")
     # The parts live on different scales, so without it the largest would dominate (see zsac.semantic.specs).
-    normalize: bool = setting(True, "L2-normalise each part per class before concatenating them")
+    normalize: bool = setting(
+        True,
+        "L2-normalise each part per class before concatenating them",
+        off_help="keep raw part vectors (default: L2-normalise each part per class)",
+    )
 
     def __post_init__(self) -> None:
+        if not isinstance(self.semantic, str):
+            raise ConfigError(f"SemanticConfig: semantic must be a spec such as 'SLE+SSE', got {self.semantic!r}")
         tables = self.tables
         if tables is not None and not isinstance(tables, Mapping):
-            tables = dict(tables)  # pairs, e.g. from repeated --table options
+            try:
+                tables = dict(tables)  # pairs, e.g. from repeated --table options
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"SemanticConfig: tables must map parts to files, got {self.tables!r}") from exc
         object.__setattr__(self, "tables", {str(k).upper(): str(v) for k, v in (tables or {}).items()} or None)
 
     def specs(self) -> list[str]:

@@ -109,13 +109,19 @@ def uses_descriptions(spec: str | Sequence[str]) -> bool:
     return any(SEMANTIC_PARTS[part].text == "description" for part in parse_spec(spec))
 
 
-def classes_from_texts(texts: Any, *, spec: str, what: str = "classes") -> list[ClassInfo]:
+def classes_from_texts(
+    texts: Any, *, spec: str, label_template: str | None = None, what: str = "classes"
+) -> list[ClassInfo]:
     """Class texts as a user gives them (see :func:`~zsac.semantic.as_class_infos`), ready to embed under ``spec``.
 
-    When the spec reads descriptions, a class given without one embeds its label instead,
-    so a class named by a user embeds the same way at training and at prediction time.
+    Labels are put inside ``label_template`` first, when given (e.g. ``"the sound of
+    {label}"``). Then, when the spec reads descriptions, a class given without one embeds its
+    (templated) label instead, so a class named by a user embeds the same way at training and
+    at prediction time.
     """
     classes = as_class_infos(texts, what=what)
+    if label_template:
+        classes = with_label_template(classes, label_template)
     return with_fallback_descriptions(classes) if uses_descriptions(spec) else classes
 
 
@@ -177,8 +183,6 @@ class SemanticEmbedder:
         BERT pooling, default the mean of the second-to-last layer; token limit (see BertEncoder).
     word_vector_limit : int or None
         Load only the most frequent words of the word-vector files.
-    label_template : str or None
-        Embed every label inside a template, e.g. ``"the sound of {label}"``.
     device : str or None
         For the transformer models; ``None`` uses CUDA when available.
     cache : bool, path or EmbeddingCache
@@ -204,7 +208,6 @@ class SemanticEmbedder:
         bert_layer: int = _DEFAULTS.bert_layer,
         bert_max_length: int = _DEFAULTS.bert_max_length,
         word_vector_limit: int | None = _DEFAULTS.word_vector_limit,
-        label_template: str | None = _DEFAULTS.label_template,
         device: str | None = None,
         cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
         progress: bool = False,
@@ -220,7 +223,6 @@ class SemanticEmbedder:
         self.bert_layer = bert_layer
         self.bert_max_length = bert_max_length
         self.word_vector_limit = word_vector_limit
-        self.label_template = label_template
         self.device = device
         self.cache = cache
         self.progress = progress
@@ -239,9 +241,13 @@ class SemanticEmbedder:
         cache: bool | str | os.PathLike[str] | EmbeddingCache = True,
         progress: bool = False,
     ) -> SemanticEmbedder:
-        """The embedder of a :class:`~zsac.semantic.SemanticConfig`'s text models and options (not its spec)."""
+        """The embedder of a :class:`~zsac.semantic.SemanticConfig`'s text models and options.
+
+        The spec and the label template are not the embedder's: the spec is given to
+        :meth:`embed`, and the template shapes the classes (:func:`classes_from_texts`).
+        """
         options = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
-        del options["semantic"]
+        del options["semantic"], options["label_template"]
         return cls(**options, device=device, cache=cache, progress=progress)
 
     # -- sources -----------------------------------------------------------------------
@@ -382,8 +388,6 @@ class SemanticEmbedder:
             Keyed by the specs as given.
         """
         classes = validate_classes(classes)
-        if self.label_template:
-            classes = with_label_template(classes, self.label_template)
         specs = list(specs)
         parsed = {spec: parse_spec(spec) for spec in specs}
         computed: dict[str, np.ndarray] = {}
