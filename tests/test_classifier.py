@@ -349,6 +349,17 @@ class TestZeroShot:
         model = wle_model(latent, lam=lam).fit(latent.X[latent.seen], latent.y[latent.seen])
         assert model.lambda_ == lam and model.bilinear_.lam == lam and model.lambda_scores_ == {}
 
+    def test_auto_lambda_never_picks_a_flat_model_and_a_forced_one_warns(self, latent, caplog):
+        # Embeddings scaled down so far that λ >= 1 flattens W: before, λ=10 won the tie of
+        # argmax order and every probability came out as 1/K.
+        X, y = 1e-3 * latent.X[latent.seen], latent.y[latent.seen]
+        with caplog.at_level("WARNING", logger="zsac.compatibility.selection"):
+            model = wle_model(latent).fit(X, y)
+            assert "nearly the same score" not in caplog.text
+            assert model.lambda_ < 1.0
+            wle_model(latent, lam=10.0).fit(X, y)
+        assert "nearly the same score" in caplog.text
+
     def test_auto_lambda_with_few_classes_falls_back(self, latent):
         keep = np.isin(latent.y, latent.names[:3])
         model = wle_model(latent).fit(latent.X[keep], latent.y[keep])

@@ -17,10 +17,13 @@ from zsac.compatibility import (
     rank_weight_table,
     save_bilinear,
     select_lambda,
+    select_lambda_by_class_folds,
     warp_gradient,
     warp_objective,
     warp_score_gradient,
 )
+from zsac.compatibility import selection as selection_module
+from zsac.compatibility.selection import DEGENERATE_SPREAD, score_spread, warn_if_degenerate
 
 
 def reference_warp(theta, W, phi, labels, lam, delta=1.0):
@@ -331,8 +334,60 @@ def test_select_lambda_picks_the_best_validation_top1():
 
 def test_select_lambda_ties_go_to_the_larger_lambda(monkeypatch):
     train, validation = zero_shot_problem(n_train=100)
-    monkeypatch.setattr(Bilinear, "score", lambda self, *args: 0.5)
+    monkeypatch.setattr(selection_module, "_validation_scores", lambda *args: (0.5, 0.5, False))
     assert select_lambda(*train, *validation, grid=(0.0, 1.0, 0.01)).lam == 1.0
+
+
+def test_select_lambda_breaks_top1_ties_by_map_not_by_lambda(monkeypatch):
+    train, validation = zero_shot_problem(n_train=100)
+    mean_ap = {0.0: 0.6, 0.01: 0.7, 1.0: 0.65}
+    monkeypatch.setattr(selection_module, "_validation_scores", lambda model, *args: (0.5, mean_ap[model.lam], False))
+    selection = select_lambda(*train, *validation, grid=(0.0, 1.0, 0.01))
+    assert selection.lam == 0.01 and selection.validation_map == mean_ap
+
+
+def test_select_lambda_never_chooses_a_model_with_near_constant_scores(monkeypatch):
+    train, validation = zero_shot_problem(n_train=100)
+    # λ=10 has the best Top-1 and mAP, but its scores are flat: it must lose to any other.
+    scores = {0.0: (0.4, 0.5, False), 1.0: (0.3, 0.4, False), 10.0: (0.9, 0.9, True)}
+    monkeypatch.setattr(selection_module, "_validation_scores", lambda model, *args: scores[model.lam])
+    selection = select_lambda(*train, *validation, grid=(0.0, 1.0, 10.0))
+    assert selection.lam == 0.0 and selection.degenerate == (10.0,)
+
+
+def tiny_scale_problem():
+    """4 balanced classes of 4 clips whose acoustic embeddings are so small that λ >= 1 flattens W."""
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=(4, 32))
+    phi /= np.linalg.norm(phi, axis=1, keepdims=True)
+    return 0.01 * rng.normal(size=(16, 128)), np.repeat(np.arange(4), 4), phi
+
+
+def test_class_fold_selection_does_not_let_a_flat_model_win_by_tie_order():
+    # Before: every λ tied at Top-1 0.625 on 2-class folds, so λ=10 won, whose W was ~2e-4
+    # and whose probabilities were 1/K to four decimals.
+    acoustic, labels, phi = tiny_scale_problem()
+    chosen = select_lambda_by_class_folds(acoustic, labels, phi, grid=(0.0, 0.01, 1.0, 10.0), seed=0)
+    assert 10.0 in chosen.degenerate and chosen.lam not in chosen.degenerate
+    model = Bilinear(lam=chosen.lam).fit(acoustic, labels, phi)
+    assert score_spread(model.decision_function(acoustic, phi)) > DEGENERATE_SPREAD * model.delta
+
+
+def test_top1_of_selection_counts_tied_scores_as_misses():
+    train, validation = zero_shot_problem(n_train=100)
+    flat = Bilinear(max_iter=1).fit(*train)
+    flat.W_ = np.zeros_like(flat.W_)
+    top1, mean_ap, degenerate = selection_module._validation_scores(flat, *validation)
+    n_classes = len(validation[2])
+    assert top1 == 0.0 and mean_ap == pytest.approx(1 / n_classes) and degenerate
+
+
+def test_warn_if_degenerate_names_the_flat_model(caplog):
+    acoustic, labels, phi = tiny_scale_problem()
+    with caplog.at_level("WARNING", logger="zsac.compatibility.selection"):
+        assert warn_if_degenerate(Bilinear(lam=10.0).fit(acoustic, labels, phi), acoustic, phi)
+        assert not warn_if_degenerate(Bilinear(lam=0.01).fit(acoustic, labels, phi), acoustic, phi)
+    assert caplog.text.count("nearly the same score") == 1 and "λ=10" in caplog.text
 
 
 def test_select_lambda_refit_trains_on_every_seen_class():
@@ -482,7 +537,7 @@ def test_sgd_stays_stable_with_a_large_lambda():
 
 def test_select_lambda_warns_when_every_lambda_ties(monkeypatch, caplog):
     train, validation = zero_shot_problem(n_train=100)
-    monkeypatch.setattr(Bilinear, "score", lambda self, *args: 0.25)
+    monkeypatch.setattr(selection_module, "_validation_scores", lambda *args: (0.25, 0.5, False))
     with caplog.at_level("WARNING", logger="zsac.compatibility.selection"):
         select_lambda(*train, *validation, grid=(0.0, 1.0))
     assert "arbitrary" in caplog.text

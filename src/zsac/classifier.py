@@ -39,7 +39,7 @@ from .checkpoint import (
     write_classifier_folder,
 )
 from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
-from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds
+from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds, warn_if_degenerate
 from .errors import CheckpointError, ConfigError, DataError
 from .features import FeatureCache
 from .inputs import SegmentBatch, checked_embeddings, examples_of, input_kind
@@ -404,6 +404,7 @@ class ZeroShotClassifier(ZsacEstimator):
         else:
             self.lambda_, self.lambda_scores_ = float(self.lam), {}
         self.bilinear_ = self._bilinear(self.lambda_).fit(acoustic, label_index, self.class_embeddings_)
+        warn_if_degenerate(self.bilinear_, acoustic, self.class_embeddings_)
         self._check_text_models = False
         return self
 

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from ..evaluation import mean_average_precision, true_class_ranks
 from ..protocols import random_class_folds
 from .bilinear import Bilinear
 
@@ -26,6 +28,9 @@ __all__ = [
     "ClassFoldSelection",
     "select_lambda_by_class_folds",
     "MIN_CLASSES_FOR_CLASS_FOLDS",
+    "DEGENERATE_SPREAD",
+    "score_spread",
+    "warn_if_degenerate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,76 @@ PAPER_LAMBDA_GRID = (0.0, 0.01, 1.0, 10.0)  # Section IV-B
 MIN_CLASSES_FOR_CLASS_FOLDS = 4
 #: At most this many class folds: 5-fold cross-validation, as the paper's ESC-50 protocol.
 MAX_CLASS_FOLDS = 5
+#: A model whose compatibilities differ across the classes by less than this fraction of the
+#: margin Δ, on the median clip, has collapsed under λ: WARP trains score gaps of the order
+#: of Δ (eq. 8), so such a model's probabilities are flat (1/K ± a hair) and any Top-1 it gets
+#: comes from the order in which ties are broken, not from what it learned.
+DEGENERATE_SPREAD = 1e-3
+
+
+def score_spread(scores: np.ndarray) -> float:
+    """The median over clips of (highest − lowest) compatibility across the classes.
+
+    Parameters
+    ----------
+    scores : np.ndarray [shape=(n_clips, n_classes)]
+
+    Returns
+    -------
+    float
+        0 for a model that gives every class the same score.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.size == 0:
+        return 0.0
+    return float(np.median(scores.max(axis=1) - scores.min(axis=1)))
+
+
+def _is_degenerate(scores: np.ndarray, delta: float) -> bool:
+    return score_spread(scores) < DEGENERATE_SPREAD * delta
+
+
+def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: np.ndarray) -> bool:
+    """Log a warning when ``model``'s compatibilities are nearly the same for every class.
+
+    Parameters
+    ----------
+    model : Bilinear
+        Fitted.
+    acoustic : np.ndarray [shape=(n_clips, acoustic_dim)]
+    class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
+
+    Returns
+    -------
+    bool
+        Whether the model is degenerate (its score spread is below ``DEGENERATE_SPREAD × Δ``).
+    """
+    spread = score_spread(model.decision_function(acoustic, class_embeddings))
+    degenerate = spread < DEGENERATE_SPREAD * model.delta
+    if degenerate:
+        logger.warning(
+            "the bilinear model (λ=%g) gives nearly the same score to every class (median spread %.2g, margin Δ=%g), "
+            "so its probabilities are flat and its predictions arbitrary; use a smaller λ (lam=...) or more data",
+            model.lam,
+            spread,
+            model.delta,
+        )
+    return degenerate
+
+
+def _validation_scores(model: Bilinear, acoustic: np.ndarray, labels: np.ndarray, classes: np.ndarray):
+    """Top-1 with ties counted as misses, mAP, and whether the model's scores are near-constant."""
+    scores = model.decision_function(acoustic, classes)
+    # Ties counted as misses (rank 1 only when strictly highest): argmax's tie order gives a
+    # model with constant scores the Top-1 of whichever class comes first.
+    top1 = float(np.mean(true_class_ranks(scores, labels) == 1))
+    return top1, mean_average_precision(scores, labels), _is_degenerate(scores, model.delta)
+
+
+def _best_lambda(grid: Sequence[float], top1: dict, mean_ap: dict, degenerate: set) -> float:
+    # A degenerate model is never chosen while another is left; then Top-1, ties broken by the
+    # rank-based mAP, and last by the larger λ (the simpler model).
+    return max(grid, key=lambda lam: (lam not in degenerate, top1[lam], mean_ap[lam], lam))
 
 
 @dataclass(frozen=True)
@@ -46,7 +121,12 @@ class LambdaSelection:
     lam : float
         The chosen λ.
     validation_top1 : dict of float to float
-        Top-1 accuracy on the validation classes of the model trained with each λ.
+        Top-1 accuracy on the validation classes of the model trained with each λ (a tie
+        for the highest score counts as a miss).
+    validation_map : dict of float to float
+        mAP on the validation classes of each λ's model: the tie-breaker.
+    degenerate : tuple of float
+        The λ whose models gave near-constant scores (see :data:`DEGENERATE_SPREAD`).
     model : Bilinear
         Fitted with ``lam``: on the training classes, or on training plus validation
         classes when ``refit=True``.
@@ -55,6 +135,8 @@ class LambdaSelection:
     lam: float
     validation_top1: dict[float, float]
     model: Bilinear
+    validation_map: dict[float, float] = dataclasses.field(default_factory=dict)
+    degenerate: tuple[float, ...] = ()
 
 
 def select_lambda(
@@ -74,8 +156,9 @@ def select_lambda(
     """Fit one model per λ on the training classes and keep the best on the validation classes.
 
     Zero-shot validation: the validation clips are classified among the validation
-    classes only, which the models never saw. On equal validation Top-1 the larger λ wins
-    (the simpler model).
+    classes only, which the models never saw. A model whose scores are near-constant
+    (:data:`DEGENERATE_SPREAD`) is never chosen while another is left; on equal validation
+    Top-1 the higher mAP wins, then the larger λ (the simpler model).
 
     Parameters
     ----------
@@ -104,15 +187,21 @@ def select_lambda(
     template = Bilinear() if estimator is None else estimator
     validation_labels = np.asarray(validation_labels)
     validation_top1: dict[float, float] = {}
+    validation_map: dict[float, float] = {}
+    degenerate: set[float] = set()
     models: dict[float, Bilinear] = {}
     for lam in tqdm(grid, desc="choosing λ", disable=not progress, leave=False):
         model = copy.deepcopy(template).set_params(lam=lam)
         model.fit(train_acoustic, train_labels, train_classes)
-        validation_top1[lam] = model.score(validation_acoustic, validation_labels, validation_classes)
+        top1, mean_ap, flat = _validation_scores(model, validation_acoustic, validation_labels, validation_classes)
+        validation_top1[lam], validation_map[lam] = top1, mean_ap
+        if flat:
+            degenerate.add(lam)
         models[lam] = model
-        logger.debug("λ=%g: validation Top-1 %.4f (%d iterations)", lam, validation_top1[lam], model.n_iter_)
-    best = max(grid, key=lambda lam: (validation_top1[lam], lam))
-    if warn_on_ties and len(grid) > 1 and len(set(validation_top1.values())) == 1:
+        logger.debug("λ=%g: validation Top-1 %.4f, mAP %.4f%s (%d iterations)", lam, top1, mean_ap,
+                     ", near-constant scores" if flat else "", model.n_iter_)  # fmt: skip
+    best = _best_lambda(grid, validation_top1, validation_map, degenerate)
+    if warn_on_ties and len(grid) > 1 and len({(validation_top1[lam], validation_map[lam]) for lam in grid}) == 1:
         logger.warning(
             "every λ in %s gave validation Top-1 %.4f, so the choice of λ=%g is arbitrary; the models may be "
             "undertrained (raise max_iter or the learning rate)",
@@ -129,7 +218,14 @@ def select_lambda(
             np.concatenate([np.asarray(train_labels), validation_labels + n_train_classes]),
             np.concatenate([np.asarray(train_classes), np.asarray(validation_classes)]),
         )
-    return LambdaSelection(lam=best, validation_top1=validation_top1, model=model)
+    if warn_on_ties and best in degenerate:
+        logger.warning(
+            "every λ in %s gave near-constant scores on the validation classes; λ=%g is no better", grid, best
+        )
+    return LambdaSelection(
+        lam=best, validation_top1=validation_top1, model=model, validation_map=validation_map,
+        degenerate=tuple(sorted(degenerate)),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,11 +240,17 @@ class ClassFoldSelection:
         Mean held-out-class Top-1 of each λ over the folds (empty when λ could not be chosen).
     folds : list of tuple of int
         The classes (rows of the class embeddings) held out in each fold.
+    map_scores : dict of float to float
+        Mean held-out-class mAP of each λ: the tie-breaker.
+    degenerate : tuple of float
+        The λ whose models gave near-constant scores on some fold; never chosen while another is left.
     """
 
     lam: float
     scores: dict[float, float]
     folds: list[tuple[int, ...]]
+    map_scores: dict[float, float] = dataclasses.field(default_factory=dict)
+    degenerate: tuple[float, ...] = ()
 
 
 def select_lambda_by_class_folds(
@@ -165,7 +267,9 @@ def select_lambda_by_class_folds(
     The classes are dealt into ``min(5, n_classes // 2)`` seeded random folds
     (:func:`zsac.protocols.random_class_folds`). For each fold, one model per λ trains on
     the clips of the other classes and classifies the held-out clips among the held-out
-    classes only; the λ with the best mean Top-1 wins (ties: the larger λ). The held-out
+    classes only; the λ with the best mean Top-1 wins (ties: the higher mean mAP, then the
+    larger λ), except that a λ whose model gives near-constant scores on any fold
+    (:data:`DEGENERATE_SPREAD`) is never chosen while another is left. The held-out
     classes' clips and embeddings never reach the models that are scored on them.
 
     Parameters
@@ -200,6 +304,8 @@ def select_lambda_by_class_folds(
         return ClassFoldSelection(lam=fallback, scores={}, folds=[])
     folds = list(random_class_folds(range(n_classes), n_folds=min(MAX_CLASS_FOLDS, n_classes // 2), seed=seed).values())
     totals = dict.fromkeys(grid, 0.0)
+    map_totals = dict.fromkeys(grid, 0.0)
+    degenerate: set[float] = set()
     for held_out in folds:
         held = np.isin(labels, held_out)
         train_classes = np.setdiff1d(np.arange(n_classes), held_out)
@@ -216,14 +322,21 @@ def select_lambda_by_class_folds(
         )
         for lam, top1 in selection.validation_top1.items():
             totals[lam] += top1 / len(folds)
-    best = max(grid, key=lambda lam: (totals[lam], lam))
-    if len(grid) > 1 and len(set(totals.values())) == 1:
+            map_totals[lam] += selection.validation_map[lam] / len(folds)
+        degenerate.update(selection.degenerate)
+    best = _best_lambda(grid, totals, map_totals, degenerate)
+    if degenerate:
+        logger.info("λ in %s gave near-constant scores on some held-out classes and are not chosen", sorted(degenerate))
+    if len(grid) > 1 and len({(totals[lam], map_totals[lam]) for lam in grid}) == 1:
         logger.warning(
-            "every λ in %s gave the same held-out-class Top-1 (%.4f), so λ=%g is an arbitrary choice; "
+            "every λ in %s gave the same held-out-class Top-1 (%.4f) and mAP, so λ=%g is an arbitrary choice; "
             "more training classes or clips would tell them apart",
             grid,
             totals[best],
             best,
         )
     logger.info("λ=%g chosen by held-out-class Top-1 %s", best, {k: round(v, 4) for k, v in totals.items()})
-    return ClassFoldSelection(lam=best, scores=totals, folds=[tuple(int(c) for c in fold) for fold in folds])
+    return ClassFoldSelection(
+        lam=best, scores=totals, folds=[tuple(int(c) for c in fold) for fold in folds], map_scores=map_totals,
+        degenerate=tuple(sorted(degenerate)),
+    )  # fmt: skip
