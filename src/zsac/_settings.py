@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -267,24 +268,26 @@ def _device_error(value: Any) -> ConfigError:
     return ConfigError(f"device must be auto, cpu, cuda or cuda:N (or another torch device), got {value!r}")
 
 
+#: torch's device types (torch.device's list); a device string is one, optionally with ``:index``.
+_DEVICE_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla", "lazy",
+    "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)  # fmt: skip
+_DEVICE = re.compile(rf"(?:{'|'.join(_DEVICE_TYPES)})(?::\d+)?")
+
+
 def check_device_name(value: Any) -> None:
-    """Raise ConfigError unless ``value`` is ``None``, ``"auto"`` or a device string torch can parse.
+    """Raise ConfigError unless ``value`` is ``None``, ``"auto"`` or a torch device string (``cuda:1``).
 
-    Whether the device is there is checked where it is used (and by :func:`parse_device` on the
-    command line): a saved model names the device it was trained on, which need not exist where it is loaded.
+    Checked by its form, without importing torch: a saved model is checked at load, and int8
+    inference never loads torch. Whether the device is there is checked where it is used (and
+    by :func:`parse_device` on the command line): a saved model names the device it was trained
+    on, which need not exist where it is loaded.
     """
-    if value is None or value == "auto":
+    if value is None or value == "auto" or type(value).__name__ == "device":  # or a torch.device
         return
-    if not isinstance(value, str):
-        if type(value).__name__ == "device":  # a torch.device
-            return
+    if not (isinstance(value, str) and _DEVICE.fullmatch(value)):
         raise _device_error(value)
-    import torch  # only once a device is named: zsac --help and start-up stay without torch
-
-    try:
-        torch.device(value)
-    except (RuntimeError, ValueError, TypeError):
-        raise _device_error(value) from None
 
 
 def parse_device(text: str) -> str:
