@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ import torch
 import zsac.classifier
 from word_vector_files import DIM, make_vectors, write_word2vec_binary
 from zsac import ConfigError, DataError, ZeroShotClassifier
-from zsac._settings import MAX_SEED
+from zsac._settings import MAX_SEED, check_device_name
 from zsac.acoustic.config import MAX_VGGISH_PARAMETERS, VGGishConfig, vggish_parameter_count
 from zsac.acoustic.vggish import VGGish, load_vggish, save_vggish
 from zsac.cli import main
@@ -341,3 +343,19 @@ def test_deep_class_file_is_refused(tmp_path, suffix):
 def test_train_run_function_checks_before_audio(data, tmp_path, no_audio_work):
     with pytest.raises(ConfigError, match="lambda_grid"):
         run_train(data=data, out=tmp_path / "m", lambda_grid=[math.nan], progress=False)
+
+
+def test_device_check_does_not_load_torch():
+    # A saved model's device is checked at load; int8 inference must not pay torch's import for it.
+    code = (
+        "import sys; from zsac._settings import check_device_name; check_device_name('cuda:1'); "
+        "check_device_name('cpu'); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(ConfigError, match="device"):
+        check_device_name("cuda:x")
+
+
+@pytest.mark.parametrize("window", ["inf", "nan", "0", "-1"])
+def test_timeline_window_is_checked_as_an_option(capsys, window):
+    assert "timeline" in one_line_error(capsys, ["classify", "no-model", "x.wav", "--timeline", window])

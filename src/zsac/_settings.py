@@ -293,7 +293,8 @@ def check_device_name(value: Any) -> None:
 def parse_device(text: str) -> str:
     """A command-line device: a device string torch can parse, and one that this machine has."""
     check_device_name(text)
-    if text != "auto":
+    # The CPU is always there; asking torch about it would load torch, which int8 inference never needs.
+    if text not in ("auto", "cpu"):
         from ._device import resolve_device
 
         resolve_device(text)  # ConfigError when CUDA (or that CUDA device) is not there
