@@ -182,7 +182,7 @@ def test_shared_checks_give_the_same_message(capsys, data, tmp_path):
         (["--semantic", "WLE"], "word2vec"),
         (["--semantic", "GLE+SSE"], "glove"),
         (["--semantic", "WLE", "--word2vec", "missing/GoogleNews.bin"], "does not exist"),
-        (["--semantic", "WLE", "--table", "WLE=missing_table.npz"], "missing_table.npz"),
+        (["--semantic", "WLE", "--table", "WLE=missing_table.npz"], "WLE table missing_table.npz does not exist"),
     ],
 )
 def test_train_checks_the_spec_before_audio(capsys, data, tmp_path, no_audio_work, options, expected):

@@ -58,7 +58,7 @@ def check_output_file(out: str | os.PathLike[str]) -> None:
     """
     path = Path(out)
     if path.is_dir():
-        raise DataError(f"the output {path} is a folder; give a file path (e.g. {path / 'results.csv'})")
+        raise DataError(f"the output {path} is a folder; give the path of a file (in it, or elsewhere)")
     if path.exists() and not path.is_file():
         raise DataError(f"the output {path} exists and is not a regular file")
     parent = path.parent

@@ -134,8 +134,11 @@ def check_embeddable(config: SemanticConfig, specs: Iterable[str] | None = None)
     embedder = SemanticEmbedder.from_config(config, cache=False)
     for spec in [config.semantic] if specs is None else specs:
         for part in parse_spec(spec):
-            if embedder._table_source(part) is not None:
-                embedder._table(part)  # a missing or broken table fails here, naming its file
+            table = embedder._table_source(part)
+            if table is not None:
+                if isinstance(table, (str, os.PathLike)) and not os.path.isfile(table):
+                    raise DataError(f"the {part} table {os.fspath(table)} does not exist (--table {part}=FILE)")
+                embedder._table(part)  # a broken table fails here, naming its file
                 continue
             encoder = SEMANTIC_PARTS[part].encoder
             if encoder not in _WORD_VECTOR_HINTS:
