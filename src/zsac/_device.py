@@ -15,9 +15,16 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     """``None`` or ``"auto"`` picks CUDA when available, else the CPU."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"device must be auto, cpu, cuda or cuda:N (or another torch device), got {device!r}"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {str(device)!r} was asked for but CUDA is not available")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {str(device)!r} was asked for but this machine has {torch.cuda.device_count()} GPUs")
     return device
 
 

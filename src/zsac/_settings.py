@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
+import numbers
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,9 +28,20 @@ __all__ = [
     "infos_of",
     "document_parameters",
     "check_choice",
+    "check_settings",
+    "check_seed",
+    "check_device_name",
+    "check_lambda_grid",
+    "check_optional_count",
+    "parse_device",
+    "parse_seed",
     "parse_float_list",
     "parse_lambda",
+    "MAX_SEED",
 ]
+
+#: The largest seed: every random generator zsac seeds (NumPy's, torch's) takes 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
 
 _KEY = "zsac.setting"
 
@@ -55,6 +69,9 @@ class Setting:
         Old spellings that still work for one release and warn.
     append : bool
         The option may be repeated; each use adds one value.
+    check : callable or None
+        Raises :class:`~zsac.ConfigError` for a bad value (the whole value, after ``parse``);
+        run on the command-line value and by the library on its parameter (:func:`check_settings`).
 
     For a flag that is on by default, ``help`` says what it does when on, and ``off_help``
     what ``--no-<name>``, the command line's way to turn it off, does.
@@ -71,6 +88,7 @@ class Setting:
     aliases: tuple[str, ...] = ()
     append: bool = False
     off_help: str | None = None
+    check: Callable[[Any], None] | None = None
     annotation: str = ""
 
     @property
@@ -93,6 +111,7 @@ def describe(
     aliases: Iterable[str] = (),
     append: bool = False,
     off_help: str | None = None,
+    check: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Everything about a knob but its default: for estimators, whose defaults live in ``__init__``."""
     return {
@@ -105,6 +124,7 @@ def describe(
         "aliases": tuple(aliases),
         "append": append,
         "off_help": off_help,
+        "check": check,
     }
 
 
@@ -184,3 +204,98 @@ def parse_lambda(text: str) -> float | str:
         return float(text)
     except ValueError as exc:
         raise ConfigError(f"λ must be 'auto' or a number, got {text!r}") from exc
+
+
+def check_settings(source: Any) -> None:
+    """Run the ``check`` of every setting of ``source`` (a configuration or an estimator) on its value.
+
+    The command line runs the same checks on option values (:func:`zsac.commands._options.add_setting`),
+    so a bad value is refused with the same message whether it comes from the command line or the API.
+
+    Raises
+    ------
+    ConfigError
+    """
+    for item in settings_of(source).values():
+        if item.check is not None:
+            item.check(getattr(source, item.name))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_seed(value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a whole number in 0 .. :data:`MAX_SEED`."""
+    if not (_is_whole(value) and 0 <= value <= MAX_SEED):
+        raise ConfigError(f"a seed must be a whole number from 0 to {MAX_SEED}, got {value!r}")
+
+
+def parse_seed(text: str) -> int:
+    """A command-line seed, checked (:func:`check_seed`)."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ConfigError(f"a seed must be a whole number from 0 to {MAX_SEED}, got {text!r}") from exc
+    check_seed(value)
+    return value
+
+
+def check_optional_count(name: str) -> Callable[[Any], None]:
+    """A check that ``name`` is ``None`` or a whole number >= 1 (``max_iter``, ``word_vector_limit``)."""
+
+    def check(value: Any) -> None:
+        if value is not None and not (_is_whole(value) and value >= 1):
+            raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
+
+    check.__name__ = f"check_{name}"
+    return check
+
+
+def check_lambda_grid(values: Any) -> None:
+    """Raise ConfigError unless ``values`` is a non-empty sequence of finite numbers >= 0 (λ candidates)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"lambda_grid must be a list of numbers >= 0, got {values!r}")
+    values = list(values)
+    if not values:
+        raise ConfigError("lambda_grid is empty: give at least one λ value")
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < math.inf]
+    if bad:
+        raise ConfigError(f"lambda_grid values must be finite numbers >= 0, got {bad[0]!r} in {values!r}")
+
+
+def _device_error(value: Any) -> ConfigError:
+    return ConfigError(f"device must be auto, cpu, cuda or cuda:N (or another torch device), got {value!r}")
+
+
+#: torch's device types (torch.device's list); a device string is one, optionally with ``:index``.
+_DEVICE_TYPES = (
+    "cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia", "xla", "lazy",
+    "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone",
+)  # fmt: skip
+_DEVICE = re.compile(rf"(?:{'|'.join(_DEVICE_TYPES)})(?::\d+)?")
+
+
+def check_device_name(value: Any) -> None:
+    """Raise ConfigError unless ``value`` is ``None``, ``"auto"`` or a torch device string (``cuda:1``).
+
+    Checked by its form, without importing torch: a saved model is checked at load, and int8
+    inference never loads torch. Whether the device is there is checked where it is used (and
+    by :func:`parse_device` on the command line): a saved model names the device it was trained
+    on, which need not exist where it is loaded.
+    """
+    if value is None or value == "auto" or type(value).__name__ == "device":  # or a torch.device
+        return
+    if not (isinstance(value, str) and _DEVICE.fullmatch(value)):
+        raise _device_error(value)
+
+
+def parse_device(text: str) -> str:
+    """A command-line device: a device string torch can parse, and one that this machine has."""
+    check_device_name(text)
+    # The CPU is always there; asking torch about it would load torch, which int8 inference never needs.
+    if text not in ("auto", "cpu"):
+        from ._device import resolve_device
+
+        resolve_device(text)  # ConfigError when CUDA (or that CUDA device) is not there
+    return text

@@ -28,7 +28,20 @@ import numpy as np
 from scipy.special import softmax
 
 from ._estimator import ZsacEstimator, check_fitted
-from ._settings import check_choice, describe, document_parameters, infos_of, parse_float_list, parse_lambda
+from ._settings import (
+    check_choice,
+    check_device_name,
+    check_lambda_grid,
+    check_seed,
+    check_settings,
+    describe,
+    document_parameters,
+    infos_of,
+    parse_device,
+    parse_float_list,
+    parse_lambda,
+    parse_seed,
+)
 from .acoustic.config import VGGishConfig
 from .acoustic.encoder import INFERENCE_MODES, AcousticEncoder, fit_encoder
 from .checkpoint import (
@@ -46,7 +59,7 @@ from .inputs import SegmentBatch, checked_embeddings, examples_of, input_kind
 from .ranking import Ranking
 from .semantic.config import SemanticConfig
 from .semantic.side_info import ClassInfo, training_class_texts
-from .semantic.specs import SemanticEmbedder, classes_from_texts, parse_spec, warn_on_drift
+from .semantic.specs import SemanticEmbedder, check_embeddable, classes_from_texts, parse_spec, warn_on_drift
 from .semantic.tables import ClassTable
 
 __all__ = ["ZeroShotClassifier"]
@@ -101,7 +114,9 @@ class ZeroShotClassifier(ZsacEstimator):
             "bilinear λ, or auto (chosen on held-out training classes)", flag="--lambda", parse=parse_lambda
         ),
         "lambda_grid": describe(
-            "comma-separated λ values that auto chooses from (the paper's grid)", parse=parse_float_list
+            "comma-separated λ values that auto chooses from (the paper's grid)",
+            parse=parse_float_list,
+            check=check_lambda_grid,
         ),
         "solver": Bilinear.param_settings["solver"],
         "max_iter": Bilinear.param_settings["max_iter"],
@@ -116,8 +131,14 @@ class ZeroShotClassifier(ZsacEstimator):
             off_help="reject clips shorter than 0.96 s instead of zero-padding them",
         ),
         "feature_cache": describe("cache log-mel features of files (True: the user cache dir), or a cache folder"),
-        "device": describe("cpu, cuda, cuda:1, ... (default: cuda when available)"),
-        "seed": describe("seeds VGGish training, the class folds of λ selection and int8 calibration", parse=int),
+        "device": describe(
+            "cpu, cuda, cuda:1, ... (default: cuda when available)", parse=parse_device, check=check_device_name
+        ),
+        "seed": describe(
+            "seeds VGGish training, the class folds of λ selection and int8 calibration",
+            parse=parse_seed,
+            check=check_seed,
+        ),
         "progress": describe("show progress bars"),
     }
 
@@ -203,6 +224,7 @@ class ZeroShotClassifier(ZsacEstimator):
 
     def _check_params(self) -> None:
         # Everything that can be checked before hours of feature extraction and training.
+        check_settings(self)  # the checks the command line runs on the same options
         semantic = self._config(SemanticConfig)
         parse_spec(self.semantic)
         classes_from_texts(["x"], spec=self.semantic, label_template=self.label_template)  # the template
@@ -363,6 +385,7 @@ class ZeroShotClassifier(ZsacEstimator):
         if n_inputs != len(labels):
             raise DataError(f"X has {n_inputs} clips but y has {len(labels)} labels")
         training_class_texts(class_texts, sorted(set(labels)))  # fail on bad texts before any audio work
+        check_embeddable(self._config(SemanticConfig))  # and on a part without its vectors or table
 
         self.acoustic_history_, self.fit_failures_, self.acoustic_encoder_ = [], {}, None
         if kind == "embeddings":

@@ -20,7 +20,7 @@ from torch import nn
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..checkpoint import VGGISH_WEIGHTS_FILE, read_vggish_description, read_vggish_weights, write_vggish_folder
 from ..errors import CheckpointError, ConfigError
-from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS
+from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, check_vggish_size
 
 __all__ = ["VGGish", "save_vggish", "load_vggish", "vggish_from_weights"]
 
@@ -64,6 +64,10 @@ class VGGish(nn.Module):
                 f"invalid VGGish sizes: n_classes={n_classes}, embedding_size={embedding_size}, "
                 f"fc_units={fc_units}, dropout={dropout}"
             )
+        # Before any weight is allocated: a model folder's config.json may name absurd widths.
+        check_vggish_size(
+            conv_channels=conv_channels, fc_units=fc_units, embedding_size=embedding_size, n_classes=n_classes
+        )
         self.n_classes = n_classes
         self.embedding_size = embedding_size
         self.fc_units = fc_units

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..classifier import ZeroShotClassifier
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..semantic.side_info import read_class_file
 from ..semantic.tables import load_class_table
 
-__all__ = ["feature_cache", "class_list", "load_for_inference"]
+__all__ = ["feature_cache", "class_list", "load_for_inference", "check_output_file", "output_errors"]
 
 
 def feature_cache(cache_dir: str | os.PathLike[str] | None, use_cache: bool) -> bool | str | os.PathLike[str]:
@@ -41,3 +43,43 @@ def load_for_inference(model: str | os.PathLike[str], **overrides: Any) -> ZeroS
     """A saved classifier for batch inference; overrides that are None keep the model's own setting."""
     given = {key: value for key, value in overrides.items() if value is not None}
     return ZeroShotClassifier.load(model, **{"feature_cache": False, **given, "progress": False})
+
+
+def check_output_file(out: str | os.PathLike[str]) -> None:
+    """Refuse an output file path that cannot be written, before any work is done for it.
+
+    An existing folder, a special file (a FIFO would block the write) or a parent that is a
+    file fails here with a one-line :class:`~zsac.DataError`; so does a folder where no file
+    can be created (read-only, or not ours), found by creating and removing an empty file there.
+
+    Raises
+    ------
+    DataError
+    """
+    path = Path(out)
+    if path.is_dir():
+        raise DataError(f"the output {path} is a folder; give the path of a file (in it, or elsewhere)")
+    if path.exists() and not path.is_file():
+        raise DataError(f"the output {path} exists and is not a regular file")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataError(f"cannot write {path}: {parent} is not a folder")
+    if parent.is_dir():
+        with output_errors(path):
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+            os.close(fd)
+            os.unlink(probe)
+
+
+@contextlib.contextmanager
+def output_errors(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError while writing ``path`` (permission denied, disk full) as a one-line DataError naming it.
+
+    The writers write to a temporary file and rename it (zsac._atomic), removing it on an error,
+    so nothing is left behind.
+    """
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DataError(f"cannot write {path}: {reason}") from None

@@ -75,6 +75,16 @@ class _Mapping(argparse.Action):
         self.add(namespace, self.dest, values)
 
 
+def _checked(parse: Callable[[str], Any] | None, check: Callable[[Any], None]) -> Callable[[str], Any]:
+    def parse_and_check(text: str) -> Any:
+        value = text if parse is None else parse(text)
+        check(value)
+        return value
+
+    parse_and_check.__name__ = getattr(parse, "__name__", "value")
+    return parse_and_check
+
+
 def _shown(value: Any, *, separator: str) -> str:
     """A default as it is typed: numbers in their short form, a list joined as the option takes it."""
     if isinstance(value, (list, tuple)):
@@ -96,8 +106,12 @@ def add_setting(parser: argparse.ArgumentParser, item: Setting, *, default: Any 
     shown = _shown(default, separator=" " if item.nargs else ",")
     help_text = item.help if default in (None, ()) else f"{item.help} (default: {shown})"
     options: dict[str, Any] = {"dest": item.name, "default": default, "help": help_text}
-    if item.parse is not None:
-        options["type"] = parse_word(item.parse)
+    parse = item.parse
+    if item.check is not None and item.nargs is None and not item.append:
+        # One word is the whole value, so the setting's check runs as the word is parsed.
+        parse = _checked(item.parse, item.check)
+    if parse is not None:
+        options["type"] = parse_word(parse)
     if item.choices is not None:
         options["choices"] = item.choices
     if item.nargs is not None:

@@ -23,7 +23,7 @@ from ..batch import (
 )
 from ..classifier import ZeroShotClassifier
 from ..errors import DataError
-from ._common import class_list, load_for_inference
+from ._common import check_output_file, class_list, load_for_inference, output_errors
 from ._options import add_class_texts_options, add_parameter, add_settings, parse_word, report_failures
 
 __all__ = [
@@ -62,6 +62,8 @@ def run_classify(
     text : str
         The results in ``output_format``; also written to ``out`` when given (atomically).
     """
+    if out is not None:
+        check_output_file(out)  # before hours of work, not after
     class_texts = class_list(classes, classes_file, tables=True)
     classifier = load_for_inference(model, inference=inference, device=device, temperature=temperature)
     paths = collect_audio_files(files)
@@ -70,7 +72,7 @@ def run_classify(
     run = classify_files(classifier, paths, classes=class_texts, top_k=top_k, timeline=timeline, progress=progress)
     text = format_results(run, output_format)
     if out is not None:
-        with atomic_path(out) as tmp:
+        with output_errors(out), atomic_path(out) as tmp:
             tmp.write_text(text, encoding="utf-8")
     return run, text
 
@@ -86,12 +88,14 @@ def run_embed(
     progress: bool = True,
 ) -> EmbeddingRun:
     """Acoustic embeddings of audio files to an ``.npz``; see ``zsac embed --help``."""
+    check_output_file(out)  # before the work, not after
     classifier = load_for_inference(model, inference=inference, device=device)
     paths = collect_audio_files(files)
     if not paths:
         raise DataError("no audio files to embed")
     run = embed_files(classifier, paths, progress=progress)
-    save_embeddings(run, out, with_segments=segments)
+    with output_errors(out):
+        save_embeddings(run, out, with_segments=segments)
     return run
 
 

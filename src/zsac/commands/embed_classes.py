@@ -10,12 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._settings import parse_device
 from ..errors import ConfigError, DataError
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import with_label_template
 from ..semantic.specs import SemanticEmbedder, classes_from_texts
 from ._common import class_list, feature_cache
-from ._options import add_cache_options, add_class_texts_options, add_settings, semantic_settings
+from ._options import add_cache_options, add_class_texts_options, add_settings, parse_word, semantic_settings
 
 __all__ = ["run_embed_classes", "add_arguments", "report"]
 
@@ -81,7 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, help="output table (.npz: embeddings, name, mid, spec)")
     parser.add_argument("--ontology", help="AudioSet ontology.json: descriptions for classes that lack one")
     add_settings(parser, semantic_settings())
-    parser.add_argument("--device", help="for transformer models (default: cuda when available)")
+    parser.add_argument(
+        "--device", type=parse_word(parse_device), help="for transformer models (default: cuda when available)"
+    )
     add_cache_options(parser, "text-embedding")
 
 

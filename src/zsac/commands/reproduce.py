@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._settings import settings_of
+from .._settings import parse_device, parse_seed, settings_of
 from ..acoustic.config import VGGishConfig
 from ..classifier import ZeroShotClassifier
 from ..compatibility.bilinear import Bilinear
@@ -27,7 +27,7 @@ from ..reproduce.common import ReproductionResult
 from ..reproduce.esc50 import ESC50_PARTITIONS, run_reproduce_esc50
 from ..reproduce.records import summary_frame
 from ..semantic.config import SemanticConfig
-from ._options import add_parameter, add_setting, add_settings, semantic_settings, vggish_settings
+from ._options import add_parameter, add_setting, add_settings, parse_word, semantic_settings, vggish_settings
 
 __all__ = ["run_reproduce", "REPRODUCE_DATASETS", "add_arguments", "report"]
 
@@ -94,7 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_parameter(
         esc, run_reproduce_esc50, "partition", "Table I (category) or Table II (random)", choices=ESC50_PARTITIONS
     )
-    add_parameter(esc, run_reproduce_esc50, "seeds", "VGGish (and partial-copy partition) seeds", parse=int, nargs="+")
+    add_parameter(
+        esc, run_reproduce_esc50, "seeds", "VGGish (and partial-copy partition) seeds", parse=parse_seed, nargs="+"
+    )
     esc.add_argument("--ontology", help="AudioSet ontology.json for class descriptions (SSE, WSE, BSE)")
     _add_reproduce_options(esc, vggish=VGGishConfig(), specs="WLE,GLE,WLE+GLE (SLE on a partial copy)")
     sets = datasets.add_parser(
@@ -107,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sets.add_argument("-o", "--out", default="results/audioset", help="results folder (default: results/audioset)")
     add_parameter(sets, run_reproduce_audioset, "acoustic", "acoustic embeddings", choices=AUDIOSET_ACOUSTICS)
     add_parameter(
-        sets, run_reproduce_audioset, "fold_seeds", "class-fold seeds", parse=int, nargs="+", flag="--fold-seed"
+        sets, run_reproduce_audioset, "fold_seeds", "class-fold seeds", parse=parse_seed, nargs="+", flag="--fold-seed"
     )
     add_parameter(
         sets, run_reproduce_audioset, "setting", "train3: bilinear trained on 3 folds; setting1/2: Table IV",
@@ -132,7 +134,9 @@ def _add_reproduce_options(parser: argparse.ArgumentParser, *, vggish: Any, spec
     add_settings(parser, settings_of(ZeroShotClassifier), ["lambda_grid"])
     add_setting(parser, dataclasses.replace(bilinear["device"], name="bilinear_device"))
     add_settings(parser, vggish_settings(), defaults=dataclasses.asdict(vggish))
-    parser.add_argument("--device", help="for VGGish and text models (default: cuda when available)")
+    parser.add_argument(
+        "--device", type=parse_word(parse_device), help="for VGGish and text models (default: cuda when available)"
+    )
 
 
 def report(result: Any, args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import write_json_atomic
+from .._settings import check_device_name, check_seed, parse_device, parse_seed
 from ..acoustic.config import VGGishConfig
 from ..acoustic.training import train_vggish
 from ..datasets.folder import dataset_clips
@@ -52,6 +53,8 @@ def run_train_acoustic(
         Summary: classes, clip counts, skipped files, best epoch and validation accuracy.
     """
     config = VGGishConfig(**vggish)
+    check_seed(seed)
+    check_device_name(device)
     clips, _ = dataset_clips(Path(data), classes=train_classes, exclude_classes=exclude_classes)
     extracted = extract_examples(
         [clip.path for clip in clips], cache=FeatureCache(cache_dir) if use_cache else None, pad_short=pad_short,
@@ -80,8 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", required=True, help="output folder: checkpoints, final model, summary.json")
     add_class_subset_options(parser)
     add_settings(parser, vggish_settings())
-    add_parameter(parser, run_train_acoustic, "seed", "seeds initialisation, split, shuffling and dropout", parse=int)
-    add_parameter(parser, run_train_acoustic, "device", "cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add_parameter(
+        parser, run_train_acoustic, "seed", "seeds initialisation, split, shuffling and dropout", parse=parse_seed
+    )
+    add_parameter(
+        parser, run_train_acoustic, "device", "cpu, cuda, cuda:1, ... (default: cuda when available)",
+        parse=parse_device,
+    )  # fmt: skip
     add_parameter(
         parser, run_train_acoustic, "pad_short", "zero-pad clips shorter than 0.96 s instead of skipping them",
         off_help="skip clips shorter than 0.96 s instead of zero-padding them",

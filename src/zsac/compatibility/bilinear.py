@@ -12,7 +12,15 @@ import numpy as np
 
 from .. import compatibility
 from .._estimator import ZsacEstimator, check_fitted
-from .._settings import check_choice, describe
+from .._settings import (
+    check_choice,
+    check_device_name,
+    check_optional_count,
+    check_seed,
+    check_settings,
+    describe,
+    parse_device,
+)
 from ..checkpoint import BILINEAR_CONFIG_FILE, read_bilinear_folder, write_bilinear_folder
 from ..errors import CheckpointError, ConfigError
 from ..evaluation import top1_accuracy
@@ -78,9 +86,14 @@ class Bilinear(ZsacEstimator):
     param_settings: ClassVar[dict[str, dict[str, Any]]] = {
         "solver": describe("bilinear solver (sgd is the paper's mini-batch SGD)", choices=SOLVERS),
         "max_iter": describe(
-            "bilinear solver iterations (epochs for sgd; default: the solver's)", parse=int, metavar="N"
+            "bilinear solver iterations (epochs for sgd; default: the solver's)",
+            parse=int,
+            metavar="N",
+            check=check_optional_count("max_iter"),
         ),
-        "device": describe("device of the bilinear solver", flag="--bilinear-device"),
+        "device": describe(
+            "device of the bilinear solver", flag="--bilinear-device", parse=parse_device, check=check_device_name
+        ),
     }
 
     def __init__(
@@ -120,8 +133,8 @@ class Bilinear(ZsacEstimator):
             raise ConfigError(f"lam must be a finite number >= 0, got {self.lam!r}")
         check_choice("Bilinear", "init", self.init, INITS)
         check_choice("Bilinear", "dtype", self.dtype, DTYPES)
-        if self.max_iter is not None and not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            raise ConfigError(f"max_iter must be a whole number >= 1, got {self.max_iter!r}")
+        check_settings(self)  # max_iter and device, as the command line checks them
+        check_seed(self.seed)
 
     def fit(self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray) -> Bilinear:
         """Learn W from training samples of the training classes.

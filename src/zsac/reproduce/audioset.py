@@ -48,6 +48,7 @@ from ..semantic.config import SemanticConfig
 from ..semantic.side_info import audioset_class_info
 from .common import (
     ReproductionResult,
+    check_protocol_inputs,
     class_tables,
     finish,
     protocol_semantic,
@@ -184,6 +185,9 @@ def run_reproduce_audioset(
         semantic = dataclasses.replace(semantic, tables={**(semantic.tables or {}), "WLE": str(root / WLE_TABLE_FILE)})
     estimator = estimator or audioset_estimator()
     vggish = vggish or AUDIOSET_VGGISH
+    check_protocol_inputs(
+        specs=specs, semantic=semantic, estimator=estimator, grid=grid, seeds=fold_seeds, vggish=vggish
+    )
     config = {
         "command": "reproduce audioset",
         "data": str(root),

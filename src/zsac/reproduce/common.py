@@ -12,14 +12,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._npz import load_array, store_array
+from .._settings import check_lambda_grid, check_seed
 from ..acoustic.config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from ..acoustic.embedding import embed_clips
 from ..acoustic.training import train_vggish
 from ..compatibility.bilinear import Bilinear
+from ..errors import ConfigError
 from ..protocols import ClassSplit
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import ClassInfo, with_label_template
-from ..semantic.specs import SemanticEmbedder
+from ..semantic.specs import SemanticEmbedder, check_embeddable
 from ..semantic.tables import ClassTable
 from .records import FoldRecord
 from .report import write_report
@@ -28,6 +30,7 @@ from .zero_shot import evaluate_split
 
 __all__ = [
     "ReproductionResult",
+    "check_protocol_inputs",
     "class_tables",
     "protocol_semantic",
     "protocol_vggish",
@@ -39,6 +42,36 @@ __all__ = [
 _RECORDED_SEMANTIC = ("word2vec", "glove", "bert", "sentence_model", "tables", "label_template", "normalize")
 
 logger = logging.getLogger(__name__)
+
+
+def check_protocol_inputs(
+    *,
+    specs: Sequence[str],
+    semantic: SemanticConfig,
+    estimator: Bilinear,
+    grid: Sequence[float],
+    seeds: Sequence[int],
+    vggish: VGGishConfig | None = None,
+) -> None:
+    """Check every input of a reproduction before its results folder is touched.
+
+    A results folder records its configuration on the first run and refuses another one
+    later, so a run with a bad value must write nothing: otherwise its corrected rerun would be
+    refused as "another configuration".
+
+    Raises
+    ------
+    ConfigError, DataError
+    """
+    check_embeddable(semantic, specs)  # every spec parses and each part has its vectors or table
+    estimator._check_params()
+    check_lambda_grid(grid)
+    if isinstance(seeds, (str, bytes)) or not list(seeds):
+        raise ConfigError(f"give at least one seed, got {seeds!r}")
+    for seed in seeds:
+        check_seed(seed)
+    if vggish is not None and not isinstance(vggish, VGGishConfig):
+        raise ConfigError(f"vggish must be a VGGishConfig, got {type(vggish).__name__}")
 
 
 def class_tables(

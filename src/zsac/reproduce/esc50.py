@@ -31,6 +31,7 @@ from ..semantic.config import SemanticConfig
 from ..semantic.side_info import esc50_class_info
 from .common import (
     ReproductionResult,
+    check_protocol_inputs,
     class_tables,
     finish,
     protocol_semantic,
@@ -141,6 +142,7 @@ def run_reproduce_esc50(
     semantic = semantic or SemanticConfig()
     estimator = estimator or Bilinear()
     vggish = vggish or VGGishConfig()
+    check_protocol_inputs(specs=specs, semantic=semantic, estimator=estimator, grid=grid, seeds=seeds, vggish=vggish)
     ontology = Path(ontology) if ontology is not None else _default_ontology(root)
     config = {
         "command": "reproduce esc50",

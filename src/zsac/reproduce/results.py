@@ -140,6 +140,8 @@ class ResultsFolder:
         self.versions = package_versions()
         config_file = self.path / self.CONFIG_FILE
         previous = None
+        if self.path.exists() and not self.path.is_dir():
+            raise DataError(f"the results folder {self.path} is a file; give a folder (--out)")
         if config_file.exists():
             try:
                 previous = json.loads(config_file.read_text(encoding="utf-8"))
@@ -156,26 +158,34 @@ class ResultsFolder:
                     f"{self.path} holds results of another configuration (differing: {changed}); "
                     "use another --out folder or delete this one"
                 )
-        self.path.mkdir(parents=True, exist_ok=True)
-        if previous is None:
-            write_json_atomic(
-                config_file,
-                {"digest": self.digest, "config": self.protocol, "created": self.started, "versions": self.versions},
-            )
-        elif any(key in SCOPE_KEYS for key in previous.get("config", {})):
-            # Written by an earlier zsac, which kept the scope of the folder's last run here, as if
-            # that run's specs and seeds were all the folder held; the protocol alone is the truth.
-            write_json_atomic(config_file, {**previous, "config": self.protocol})
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if previous is None:
+                write_json_atomic(
+                    config_file,
+                    {
+                        "digest": self.digest,
+                        "config": self.protocol,
+                        "created": self.started,
+                        "versions": self.versions,
+                    },
+                )
+            elif any(key in SCOPE_KEYS for key in previous.get("config", {})):
+                # Written by an earlier zsac, which kept the scope of the folder's last run here, as if
+                # that run's specs and seeds were all the folder held; the protocol alone is the truth.
+                write_json_atomic(config_file, {**previous, "config": self.protocol})
+        except OSError as exc:
+            raise DataError(f"cannot write the results folder {self.path}: {exc.strerror or exc}") from None
         # Otherwise config.json is already this protocol's: a run of another scope leaves it as it is.
 
     def _fold_base(self, spec: str, seed: int, test_fold: str) -> Path:
         return self.path / "folds" / safe_name(spec) / f"seed{int(seed)}" / safe_name(test_fold)
 
     def finished(self, spec: str, seed: int, test_fold: str) -> dict[str, Any] | None:
-        """The record of a finished fold, or None when it has not run."""
+        """The record of a finished fold, or None when it has not run (or its predictions CSV is gone)."""
         path = self._fold_base(spec, seed, test_fold).with_suffix(".json")
-        if not path.exists():
-            return None
+        if not path.exists() or not path.with_suffix(".csv").is_file():
+            return None  # a fold without its predictions runs again: the report needs them
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -227,6 +237,11 @@ class ResultsFolder:
             except (OSError, json.JSONDecodeError) as exc:
                 raise DataError(f"cannot read the fold record {path}: {exc}; delete it to run the fold again") from exc
             if not isinstance(record, dict) or record.get("config_digest") != self.digest:
+                continue
+            if not path.with_suffix(".csv").is_file():
+                logger.warning(
+                    "%s has no predictions (%s); the fold counts as not run", path, path.with_suffix(".csv").name
+                )
                 continue
             try:
                 records.append(FoldRecord.from_mapping(record).to_dict())

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from .._settings import setting
+from .._settings import check_optional_count, check_settings, setting
 from ..errors import ConfigError
 from .transformer import (
     BERT_POOLINGS,
@@ -65,7 +65,12 @@ class SemanticConfig:
     )
     # NLTK's list keeps words such as "fire" and "cry" that sklearn's and gensim's remove.
     stop_words: str = setting(DEFAULT_STOP_LIST, "stop list removed from descriptions for WSE/GSE", choices=STOP_LISTS)
-    word_vector_limit: int | None = setting(None, "load only the N most frequent words of word2vec/GloVe", parse=int)
+    word_vector_limit: int | None = setting(
+        None,
+        "load only the N most frequent words of word2vec/GloVe",
+        parse=int,
+        check=check_optional_count("word_vector_limit"),
+    )
     tables: Mapping[str, str] | None = setting(
         None,
         "precomputed part table, e.g. WLE=word2vec_label_embeddings.npz (repeatable)",
@@ -92,6 +97,7 @@ class SemanticConfig:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"SemanticConfig: tables must map parts to files, got {self.tables!r}") from exc
         object.__setattr__(self, "tables", {str(k).upper(): str(v) for k, v in (tables or {}).items()} or None)
+        check_settings(self)
 
     def specs(self) -> list[str]:
         """The specs named by ``semantic``: one, or several separated by commas."""

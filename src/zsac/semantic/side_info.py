@@ -172,6 +172,8 @@ def read_audioset_ontology(path: str | os.PathLike[str]) -> dict[str, dict[str, 
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"cannot read the AudioSet ontology {path}: {exc}") from exc
+    except RecursionError:
+        raise DataError(f"cannot read the AudioSet ontology {path}: it is nested too deeply") from None
     if not isinstance(entries, list) or not all(isinstance(e, dict) and "id" in e for e in entries):
         raise DataError(f"{path} is not an AudioSet ontology: expected a list of objects with an 'id'")
     return {entry["id"]: entry for entry in entries}
@@ -183,7 +185,14 @@ def _read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
             # AudioSet's CSVs put spaces after commas inside quoted display names only,
             # so skipinitialspace is safe and also accepts hand-written "name, description" files.
             reader = csv.DictReader(handle, skipinitialspace=True)
-            rows = list(reader)
+            rows = []
+            for row in reader:
+                if None in row:  # DictReader's key for the fields beyond the header's
+                    raise DataError(
+                        f"{path}, line {reader.line_num}: {len(reader.fieldnames or ()) + len(row[None])} fields, "
+                        f"but the header names {len(reader.fieldnames or ())} (quote a field that holds a comma)"
+                    )
+                rows.append(row)
             columns = [c.strip() for c in (reader.fieldnames or [])]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read the class file {path}: {exc}") from exc
@@ -343,6 +352,8 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
             data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
         except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
             raise DataError(f"cannot parse the class file {path}: {exc}") from exc
+        except RecursionError:
+            raise DataError(f"cannot parse the class file {path}: it is nested too deeply") from None
         classes = _classes_from_structure(data, path)
     else:
         try:

@@ -42,6 +42,7 @@ from .transformer import DEFAULT_BERT_MODEL, BertEncoder, SentenceTransformerEnc
 from .word_vectors import WordVectors
 
 __all__ = [
+    "check_embeddable",
     "SemanticPart",
     "SEMANTIC_PARTS",
     "parse_spec",
@@ -102,6 +103,56 @@ def parse_spec(spec: str | Sequence[str]) -> tuple[str, ...]:
     if repeated:
         raise ConfigError(f"the semantic spec {spec!r} repeats {repeated}")
     return tuple(parts)
+
+
+_WORD_VECTOR_HINTS = {
+    "word2vec": "a GoogleNews-vectors-negative300.bin path or the gensim-data name 'word2vec-google-news-300'",
+    "glove": "a glove.6B.300d.txt path or the gensim-data name 'glove-wiki-gigaword-300'",
+}
+
+
+def check_embeddable(config: SemanticConfig, specs: Iterable[str] | None = None) -> None:
+    """Fail now, before any audio work, when a part of ``specs`` cannot be computed under ``config``.
+
+    Checks that each part has its source: a table file that reads as a class table, or word
+    vectors (word2vec, GloVe) that are given and, when named by a path, exist. Models are not
+    loaded here, so this costs milliseconds.
+
+    Parameters
+    ----------
+    config : SemanticConfig
+    specs : iterable of str or None
+        Default: ``config.semantic``.
+
+    Raises
+    ------
+    ConfigError
+        When a part's source is missing.
+    DataError
+        When a table or word-vector file does not exist or a table does not read.
+    """
+    embedder = SemanticEmbedder.from_config(config, cache=False)
+    for spec in [config.semantic] if specs is None else specs:
+        for part in parse_spec(spec):
+            table = embedder._table_source(part)
+            if table is not None:
+                if isinstance(table, (str, os.PathLike)) and not os.path.isfile(table):
+                    raise DataError(f"the {part} table {os.fspath(table)} does not exist (--table {part}=FILE)")
+                embedder._table(part)  # a broken table fails here, naming its file
+                continue
+            encoder = SEMANTIC_PARTS[part].encoder
+            if encoder not in _WORD_VECTOR_HINTS:
+                continue
+            source = getattr(config, encoder)
+            if source is None:
+                raise ConfigError(
+                    f"{part} needs {encoder} vectors: pass --{encoder} ({encoder}= in Python) "
+                    f"{_WORD_VECTOR_HINTS[encoder]}, or a precomputed table (--table {part}=FILE)"
+                )
+            text = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+            looks_like_path = text is not None and ("/" in text or os.sep in text or bool(os.path.splitext(text)[1]))
+            if looks_like_path and not os.path.exists(os.path.expanduser(text)):
+                raise DataError(f"{encoder} file {text} does not exist (needed by {part})")
 
 
 def uses_descriptions(spec: str | Sequence[str]) -> bool:

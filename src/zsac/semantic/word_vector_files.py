@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,59 @@ def library_stop_words(name: str) -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS if name == "sklearn" else gensim.parsing.preprocessing.STOPWORDS)
 
 
+#: Compressed files (gensim reads them by extension) hold at most this many times their size:
+#: vectors compress far less (gzip takes GoogleNews' float32 vectors to 0.45 of their size).
+_MAX_COMPRESSION = 20
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lzma")
+
+
+def _problem(exc: BaseException) -> str:
+    """What went wrong reading a vectors file, without quoting the file: its content is not ours to print.
+
+    Parse errors of gensim and NumPy quote the text they choke on, which for a path that names
+    another file (a key, a password file) would print it; only a line number is kept.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, EOFError):
+        return "it ends early (truncated?)"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    line = re.search(r"line (\d+)", str(exc))
+    return "malformed entry" + (f" on line {line.group(1)}" if line else "")
+
+
+def _check_word2vec_header(path: Path, *, binary: bool, limit: int | None) -> None:
+    """Refuse a word2vec header whose vocabulary the file cannot hold, before gensim allocates for it.
+
+    gensim allocates ``words × dimensions`` float32 values from the header alone, so a header
+    claiming 3e9 words took 23.5 GB before failing. Each entry takes at least ``4 × dim + 2``
+    bytes in a binary file (a one-byte word, a space, the floats) and ``2 × dim + 1`` in a text
+    file (a one-character word and a one-digit number per dimension, with spaces).
+    """
+    try:
+        with gensim.utils.open(str(path), "rb") as handle:
+            header = handle.readline(128)
+    except OSError as exc:
+        raise DataError(f"cannot read word vectors {path}: {_problem(exc)}") from exc
+    fields = header.split()
+    if len(fields) != 2 or not all(field.isdigit() for field in fields):
+        raise DataError(f"{path} is not a word2vec file: its first line is not '<vocabulary size> <dimensions>'")
+    count, dim = int(fields[0]), int(fields[1])
+    if count < 1 or dim < 1:
+        raise DataError(f"{path}: the word2vec header declares {count} words of {dim} dimensions")
+    read = count if limit is None else min(count, limit)
+    least = read * (4 * dim + 2 if binary else 2 * dim + 1)
+    size = path.stat().st_size
+    compressed = path.suffix.lower() in _COMPRESSED
+    if least > size * (_MAX_COMPRESSION if compressed else 1):
+        raise DataError(
+            f"{path}: the word2vec header declares {count:,} words of {dim} dimensions, which need at least "
+            f"{least:,} bytes, but the file holds {size:,}{' compressed' if compressed else ''}: it is truncated "
+            "or not a word2vec file"
+        )
+
+
 def _looks_like_path(source: str) -> bool:
     return os.sep in source or "/" in source or bool(Path(source).suffix)
 
@@ -41,7 +95,7 @@ def _detect_format(path: Path) -> str:
         with gensim.utils.open(str(path), "rb") as handle:
             first = handle.readline().decode("utf-8", errors="replace").split()
     except OSError as exc:
-        raise DataError(f"cannot read word vectors {path}: {exc}") from exc
+        raise DataError(f"cannot read word vectors {path}: {_problem(exc)}") from exc
     # word2vec text files start with "<vocabulary size> <dimensions>"; GloVe files start with a vector.
     if len(first) == 2 and all(part.isdigit() for part in first):
         return "word2vec-text"
@@ -78,12 +132,13 @@ def read_word_vectors(source: str | os.PathLike[str], *, format: str, limit: int
     logger.info("loading %s word vectors from %s", fmt, path)
     if fmt == "glove":
         return _load_glove(path, limit=limit)
+    _check_word2vec_header(path, binary=fmt == "word2vec-binary", limit=limit)
     try:
         return gensim.models.KeyedVectors.load_word2vec_format(
             str(path), binary=fmt == "word2vec-binary", no_header=fmt == "glove", limit=limit
         )
     except (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError) as exc:
-        raise DataError(f"cannot read {path} as {fmt} word vectors: {exc}") from exc
+        raise DataError(f"cannot read {path} as {fmt} word vectors: {_problem(exc)}") from None
 
 
 def _load_glove(path: Path, *, limit: int | None) -> Any:
@@ -110,7 +165,8 @@ def _load_glove(path: Path, *, limit: int | None) -> Any:
                 if not dim:
                     dim = len(line.split(" ")) - 1
                     if dim < 1:
-                        raise DataError(f"{path}, line {number}: expected a token and its vector, got {line[:80]!r}")
+                        # The line itself is not quoted: the path may name a file that is not ours to print.
+                        raise DataError(f"{path}, line {number}: expected a token and its vector (is it GloVe?)")
                 parts = line.rsplit(" ", dim)
                 try:
                     vector = np.asarray(parts[1:], dtype=np.float32)
@@ -123,7 +179,7 @@ def _load_glove(path: Path, *, limit: int | None) -> Any:
                 words.append(parts[0])
                 rows.append(vector)
     except (OSError, EOFError) as exc:
-        raise DataError(f"cannot read GloVe vectors {path}: {exc}") from exc
+        raise DataError(f"cannot read GloVe vectors {path}: {_problem(exc)}") from None
     if not words:
         raise DataError(f"{path} holds no GloVe vectors")
     if skipped:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import semantic
+from .._settings import check_optional_count
 from ..errors import ConfigError, VocabularyError
 
 __all__ = [
@@ -116,6 +117,7 @@ def load_word_vectors(source: str | os.PathLike[str], *, format: str = "auto", l
     """
     if format not in WORD_VECTOR_FORMATS:
         raise ConfigError(f"unknown word-vector format {format!r}; choose one of {WORD_VECTOR_FORMATS}")
+    check_optional_count("word_vector_limit")(limit)  # a bad limit is the option's fault, not the file's
     # gensim does the reading; it loads (over a second) only when vectors are needed.
     return semantic.word_vector_files.read_word_vectors(source, format=format, limit=limit)
 
