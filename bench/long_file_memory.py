@@ -66,7 +66,8 @@ def _measure(command: list[str]) -> tuple[float, str, int]:
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     peak_kb = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", done.stderr)
-    return (int(peak_kb.group(1)) / 1024 if peak_kb else float("nan")), (wall.group(1) if wall else "?"), done.returncode
+    peak_mb = int(peak_kb.group(1)) / 1024 if peak_kb else float("nan")
+    return peak_mb, (wall.group(1) if wall else "?"), done.returncode
 
 
 def main() -> None:

@@ -97,6 +97,9 @@ MAX_CHANNELS = 64
 #: Files are decoded, resampled and cut into examples this many seconds at a time, so memory
 #: stays flat however long a file is (a 3-hour file took 6.4 GB when read whole).
 BLOCK_SECONDS = 60.0
+#: Most samples (frames x channels) decoded at once: 60 s of 48-kHz stereo, 23 MB as float32.
+#: Bounds a block of a file with many channels (libsndfile allows up to 1024).
+MAX_BLOCK_SAMPLES = 60 * 48_000 * 2
 #: Samples between the starts of two examples (96 hops of 10 ms).
 EXAMPLE_STEP_SAMPLES = EXAMPLE_FRAMES * STFT_HOP_LENGTH
 
@@ -538,7 +541,7 @@ def iter_file_examples(
     framer = ExampleFramer(dtype=dtype)
     with _open_sound(name) as handle:
         rate = handle.samplerate
-        frames = max(1, int(seconds * rate))
+        frames = max(1, min(int(seconds * rate), MAX_BLOCK_SAMPLES // handle.channels))
         stream = None
         if rate != SAMPLE_RATE:
             stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype=dtype.name, quality="HQ")
