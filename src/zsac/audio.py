@@ -6,7 +6,10 @@ magnitude of a 512-point rFFT; 64 HTK-mel bands between 125 and 7500 Hz;
 ``log(mel + 0.01)``; non-overlapping examples of 96 frames (0.96 s).
 
 It runs in numpy and scipy on the CPU, once per file; features are cached on disk
-(:mod:`zsac.features`). zsac 0.1 also had a torch copy of it that no code path used;
+(:mod:`zsac.features`). Files are read a block (60 s) at a time (:func:`iter_file_examples`),
+with results identical to reading them whole, and are checked before anything is allocated
+from their header: only regular files (a FIFO would block), sample rates of 1-768 kHz, no
+more frames than the file can hold, finite samples. zsac 0.1 also had a torch copy of it that no code path used;
 it was removed, so that reading audio never loads torch.
 """
 
@@ -85,9 +88,9 @@ FRONTEND_PARAMS = {
 
 # --------------------------------------------------------------------------- I/O
 
-#: Sample rates zsac reads, in Hz. Below 1 kHz a file has nothing of the 125-7500 Hz band that
-#: VGGish hears, and upsampling it to 16 kHz would multiply its size by more than 16: a 4-KB
-#: file that declared 1 Hz took 1.43 GB. 768 kHz is the highest rate that audio hardware and
+#: Sample rates zsac reads, in Hz. Below 1 kHz (a 500-Hz band) a file holds almost none of the
+#: 125-7500 Hz that VGGish hears, and upsampling it to 16 kHz would multiply its size by more
+#: than 16: a 4-KB file that declared 1 Hz took 1.43 GB. 768 kHz is the highest rate that audio hardware and
 #: formats in use record; a header above it is corrupt or hostile.
 MIN_SAMPLE_RATE = 1_000
 MAX_SAMPLE_RATE = 768_000

@@ -59,7 +59,7 @@ class FeatureCache:
     def _give_up(self, exc: OSError) -> None:
         # The cache only saves time, so a cache that fails (read-only, full, a file in the way)
         # is said once, by its folder, and the work goes on without it: blaming each clip's
-        # audio for it, as zsac 0.2 did, sent users to look at good files.
+        # audio for it (every clip "unreadable") sent users to look at good files.
         if self.broken is None:
             self.broken = exc.strerror or str(exc)
             logger.warning(
