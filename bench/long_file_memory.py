@@ -4,7 +4,10 @@ Writes 16-kHz mono noise WAVs of the given lengths (default 1 h and 3 h) into a 
 folder, trains a tiny classifier there (the small settings of tests/test_cli_classify.py:
 its VGGish weighs a few MB, so what grows with the file is the audio path), then runs
 ``python -m zsac classify MODEL FILE`` under ``/usr/bin/time -v`` for each file and prints
-a table of file length, peak RSS (MB) and wall time. Everything is deleted afterwards.
+a table of file length, peak RSS (MB) and wall time. Then the same for hand-made WAVs whose
+header declares 1 Hz (4 KB and 40 KB), each classified in one batch with a good file (cause 9):
+the exit status 1 there means the bad file was skipped and the good one classified.
+Everything is deleted afterwards.
 
 Which zsac runs is whatever ``PYTHONPATH`` names (the subprocesses inherit it), so the
 same script measures two trees::
@@ -22,6 +25,7 @@ import os
 import platform
 import re
 import shlex
+import struct
 import subprocess
 import sys
 import tempfile
@@ -45,6 +49,18 @@ def _write_noise(path: Path, seconds: int, *, seed: int) -> None:
         for start in range(0, seconds, 60):  # a minute at a time, so writing stays small
             n = min(60, seconds - start) * RATE
             handle.write((0.1 * rng.standard_normal(n)).astype(np.float32))
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 2**20:.0f} MB" if size >= 2**20 else f"{size / 2**10:.0f} KB"
+
+
+def _one_hertz_wav(path: Path, n_frames: int) -> None:
+    """A 16-bit mono WAV written by hand, whose header declares 1 Hz."""
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, 1, 2, 2, 16)
+    body = b"WAVE" + fmt + struct.pack("<4sI", b"data", 2 * n_frames) + bytes(2 * n_frames)
+    path.write_bytes(struct.pack("<4sI", b"RIFF", len(body)) + body)
 
 
 def _train(folder: Path) -> Path:
@@ -90,10 +106,17 @@ def main() -> None:
             _write_noise(path, round(hours * 3600), seed=i)
             command = [sys.executable, "-m", "zsac", "-q", "classify", str(model), str(path), "--format", "json"]
             peak_mb, wall, rc = _measure(command)
-            rows.append((f"{hours:g} h", f"{path.stat().st_size / 2**20:.0f}", f"{peak_mb:.0f}", wall, str(rc)))
+            rows.append((f"{hours:g} h of 16-kHz noise", _size(path), f"{peak_mb:.0f}", wall, str(rc)))
             path.unlink()
             print(f"# measured: {shlex.join(command)}", flush=True)
-    header = ("file length", "file (MB)", "peak RSS (MB)", "wall (h:mm:ss)", "exit")
+        good = folder / "train" / "hum" / "0.wav"
+        for n_frames in (2_000, 20_000):
+            bad = folder / f"one_hertz_{n_frames}.wav"
+            _one_hertz_wav(bad, n_frames)
+            command = [sys.executable, "-m", "zsac", "-q", "classify", str(model), str(bad), str(good)]
+            peak_mb, wall, rc = _measure([*command, "--format", "json"])
+            rows.append((f"1-Hz header, {n_frames} frames + a good file", _size(bad), f"{peak_mb:.0f}", wall, str(rc)))
+    header = ("case", "file size", "peak RSS (MB)", "wall (h:mm:ss)", "exit")
     widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:

@@ -285,8 +285,8 @@ def check_waveform(waveform: object) -> np.ndarray:
         raise AudioError("waveform holds no samples")
     if array.ndim == 2 and (array.shape[1] > array.shape[0] or array.shape[1] > MAX_CHANNELS):
         raise AudioError(
-            f"waveform of shape {array.shape} looks channels-first ({array.shape[1]} channels of "
-            f"{array.shape[0]} samples); pass it as (frames, channels), e.g. waveform.T"
+            f"waveform of shape {array.shape} looks channels-first: read as (frames, channels) it has "
+            f"{array.shape[1]} channels of {array.shape[0]} samples; pass it as (frames, channels), e.g. waveform.T"
         )
     if not np.isfinite(array).all():
         raise AudioError(f"waveform holds {int((~np.isfinite(array)).sum())} non-finite samples (NaN or infinite)")
