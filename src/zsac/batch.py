@@ -27,7 +27,7 @@ from ._atomic import atomic_path
 from .acoustic.pooling import clip_means, window_means
 from .audio import EXAMPLE_FRAMES, SAMPLE_RATE, STFT_HOP_LENGTH
 from .datasets.folder import AUDIO_EXTENSIONS
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 __all__ = [
     "SEGMENT_SECONDS",
@@ -42,6 +42,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "timeline_window",
     "check_window_seconds",
+    "csv_safe",
 ]
 
 logger = logging.getLogger(__name__)
@@ -52,22 +53,50 @@ OUTPUT_FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("file", "level", "start_s", "end_s", "rank", "class", "probability", "score")
 
 
+def _audio_files_under(folder: Path) -> list[Path]:
+    """Audio files under ``folder``, recursively and sorted; folders that cannot be listed are named in a warning."""
+
+    def unlisted(exc: OSError) -> None:
+        # os.walk (and rglob) skip an unreadable folder without a word; its files would just be missing.
+        logger.warning("cannot list folder %s (%s); its files are left out", exc.filename, exc.strerror or exc)
+
+    found = []
+    for parent, dirs, names in os.walk(folder, onerror=unlisted):
+        dirs.sort()
+        for name in names:
+            path = Path(parent) / name
+            # Not only regular files: a FIFO or device with an audio name is kept, so that it is
+            # refused by name with the failures (never opened), not dropped in silence.
+            if path.suffix.lower() in AUDIO_EXTENSIONS:
+                found.append(path)
+    return sorted(found)
+
+
 def collect_audio_files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files as given, and the audio files under any folder (recursively, sorted).
 
-    A path that does not exist is kept, so that it is reported as a failure with the rest.
+    A path that does not exist is kept, so that it is reported as a failure with the rest;
+    so is a FIFO or device with an audio file's name. A subfolder that cannot be listed is
+    named in a warning.
     """
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            found = _audio_files_under(path)
             if not found:
                 logger.warning("no audio files under %s", path)
             files.extend(found)
         else:
             files.append(path)
     return files
+
+
+def _nothing_done(failures: dict[str, str], what: str) -> DataError:
+    """The error when every file failed: no output is worth writing, and the exit status must say so."""
+    shown = "; ".join(f"{reason}" for reason in list(failures.values())[:3])
+    more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+    return DataError(f"none of the {len(failures)} files could be {what}: {shown}{more}")
 
 
 @dataclasses.dataclass
@@ -188,6 +217,11 @@ def classify_files(
     Returns
     -------
     ClassificationRun
+
+    Raises
+    ------
+    DataError
+        No file could be classified (each file's reason is logged, and the first named).
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ConfigError(f"top_k must be a whole number >= 1, got {top_k!r}")
@@ -217,6 +251,8 @@ def classify_files(
                         ]
                     results.append(FileResult(name, duration, len(segments), top, windows))
             bar.update(len(chunk))
+    if not results and failures:
+        raise _nothing_done(failures, "classified")
     window_s = None if window is None else window * SEGMENT_SECONDS
     return ClassificationRun(classes=list(table.names), results=results, failures=failures, window_s=window_s)
 
@@ -244,7 +280,13 @@ class EmbeddingRun:
 def embed_files(
     classifier: Any, files: Sequence[str | os.PathLike[str]], *, chunk_size: int = 64, progress: bool = True
 ) -> EmbeddingRun:
-    """Acoustic embeddings of audio files, skipping and recording unreadable ones."""
+    """Acoustic embeddings of audio files, skipping and recording unreadable ones.
+
+    Raises
+    ------
+    DataError
+        No file could be embedded (each file's reason is logged, and the first named).
+    """
     files = [Path(f) for f in files]
     names: list[str] = []
     segments: list[np.ndarray] = []
@@ -256,6 +298,8 @@ def embed_files(
             segments += batch.segments
             failures.update(batch.failures)
             bar.update(len(chunk))
+    if not names and failures:
+        raise _nothing_done(failures, "embedded")
     dim = classifier.acoustic_dim_
     flat = np.concatenate(segments) if segments else np.empty((0, dim), dtype=np.float32)
     embeddings = clip_means(flat, [len(s) for s in segments])
@@ -325,11 +369,26 @@ def _as_json(run: ClassificationRun) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(cell: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, with a ``'`` in front; numbers as they are.
+
+    File names and class texts come from users (or from whoever named the files), and a cell
+    such as ``=HYPERLINK(...)`` is executed when the CSV is opened in a spreadsheet.
+    """
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _as_csv(run: ClassificationRun) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(_rows(run))
+    writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in _rows(run))
     return buffer.getvalue()
 
 

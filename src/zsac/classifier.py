@@ -55,7 +55,7 @@ from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilin
 from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds, warn_if_degenerate
 from .errors import CheckpointError, ConfigError, DataError
 from .features import FeatureCache
-from .inputs import SegmentBatch, checked_embeddings, examples_of, input_kind
+from .inputs import SegmentBatch, checked_embeddings, examples_of, file_segments, input_kind
 from .ranking import Ranking
 from .semantic.config import SemanticConfig
 from .semantic.side_info import ClassInfo, training_class_texts
@@ -323,6 +323,15 @@ class ZeroShotClassifier(ZsacEstimator):
                 "this classifier was fitted on precomputed acoustic embeddings and has no acoustic model; "
                 "pass embeddings of the same kind instead of audio"
             )
+        if kind == "paths":
+            # Streamed a block at a time, so a 3-hour file costs no more memory than a short one.
+            def embed(examples: np.ndarray) -> np.ndarray:
+                return self.acoustic_encoder_.embed(examples, inference=self.inference, device=self.device)
+
+            return file_segments(
+                X, embed,
+                pad_short=self.pad_short, cache=self._feature_cache(), skip_errors=skip_errors, progress=self.progress,
+            )  # fmt: skip
         found = examples_of(
             X, kind, sample_rate=sample_rate, pad_short=self.pad_short, cache=self._feature_cache(),
             skip_errors=skip_errors, progress=self.progress,

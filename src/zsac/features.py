@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ._npz import default_cache_dir, load_array, store_array
 from ._version import __version__
-from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, file_to_examples
+from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS, check_regular_file, file_to_examples
 from .errors import AudioError
 
 __all__ = ["FeatureCache", "ExtractedExamples", "extract_examples", "default_cache_dir"]
@@ -53,6 +53,19 @@ class FeatureCache:
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_cache_dir() / "features"
+        #: Why the cache was given up (it could not be read or written), or None while it works.
+        self.broken: str | None = None
+
+    def _give_up(self, exc: OSError) -> None:
+        # The cache only saves time, so a cache that fails (read-only, full, a file in the way)
+        # is said once, by its folder, and the work goes on without it: blaming each clip's
+        # audio for it (every clip "unreadable") sent users to look at good files.
+        if self.broken is None:
+            self.broken = exc.strerror or str(exc)
+            logger.warning(
+                "feature cache %s cannot be used (%s: %s); going on without it",
+                self.directory, self.broken, getattr(exc, "filename", None) or self.directory,
+            )  # fmt: skip
 
     @classmethod
     def of_setting(cls, setting: bool | str | os.PathLike[str] | None) -> FeatureCache | None:
@@ -88,13 +101,35 @@ class FeatureCache:
         store_array(self._entry(key), "examples", np.ascontiguousarray(examples, dtype=np.float32))
 
     def examples(self, path: str | os.PathLike[str], *, pad_short: bool = False) -> np.ndarray:
-        """Log-mel examples [n, 96, 64] of ``path``, computed on a miss and stored."""
-        key = self.key(path, pad_short=pad_short)
-        cached = self.load(key)
+        """Log-mel examples [n, 96, 64] of ``path``, computed on a miss and stored.
+
+        A cache that cannot be read or written is given up with one warning (see :attr:`broken`).
+
+        Raises
+        ------
+        AudioError
+            The audio file is not a regular file, cannot be read (the OS's reason) or decoded.
+        """
+        check_regular_file(path)  # before hashing it: opening a FIFO would block for ever
+        if self.broken is not None:
+            return file_to_examples(path, pad_short=pad_short)
+        try:
+            key = self.key(path, pad_short=pad_short)
+        except OSError as exc:  # reading the audio file for its hash: the file's fault
+            raise AudioError(f"cannot read audio file {os.fspath(path)!r}: {exc.strerror or exc}") from exc
+        try:
+            cached = self.load(key)
+        except OSError as exc:  # e.g. a corrupt entry that cannot be deleted
+            self._give_up(exc)
+            cached = None
         if cached is not None:
             return cached
         examples = file_to_examples(path, pad_short=pad_short)
-        self.store(key, examples)
+        if self.broken is None:
+            try:
+                self.store(key, examples)
+            except OSError as exc:  # read-only, full, or not a folder
+                self._give_up(exc)
         return examples
 
 
@@ -164,9 +199,15 @@ def extract_examples(
                 raise
             return exc
         except OSError as exc:  # e.g. unreadable for the content hash
-            error = AudioError(f"cannot read {os.fspath(path)!r}: {exc}")
+            error = AudioError(f"cannot read {os.fspath(path)!r}: {exc.strerror or exc}")
             if not skip_errors:
                 raise error from exc
+            return error
+        except MemoryError:
+            # One file too large for memory must not take the batch down with it.
+            error = AudioError(f"audio file {os.fspath(path)!r} is too large to read into memory")
+            if not skip_errors:
+                raise error from None
             return error
 
     result = ExtractedExamples(paths=[], examples=[], failures={})

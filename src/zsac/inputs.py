@@ -10,17 +10,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .acoustic.pooling import clip_means
-from .audio import waveform_to_examples
+from .audio import check_sample_rate, iter_file_examples, waveform_to_examples
 from .errors import AudioError, DataError
 from .features import FeatureCache, extract_examples
 
-__all__ = ["INPUT_KINDS", "input_kind", "checked_embeddings", "Examples", "examples_of", "SegmentBatch"]
+__all__ = [
+    "INPUT_KINDS",
+    "input_kind",
+    "checked_embeddings",
+    "Examples",
+    "examples_of",
+    "SegmentBatch",
+    "file_segments",
+    "EMBED_BATCH_EXAMPLES",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +44,19 @@ def input_kind(X: Any, sample_rate: int | None) -> tuple[str, Any]:
     Raises
     ------
     DataError
-        ``X`` is a single path, waveforms without ``sample_rate``, or something else.
+        ``X`` is a single path, waveforms without ``sample_rate``, or something else (None).
+    ConfigError
+        ``sample_rate`` is not a whole number of Hz in the range :func:`~zsac.audio.check_sample_rate` allows.
     """
     if isinstance(X, (str, os.PathLike)):
         raise DataError(f"X must be a list of audio files, not the single path {os.fspath(X)!r}")
+    if sample_rate is not None:
+        check_sample_rate(sample_rate)  # before any work: NaN, inf, 0 or -1 Hz are a caller's slip
     if not hasattr(X, "ndim"):
-        X = list(X)
+        try:
+            X = list(X)
+        except TypeError:  # None, a number, ...
+            raise DataError(f"X must be audio file paths, waveforms or embeddings, got {type(X).__name__}") from None
     if sample_rate is not None:
         return "waveforms", X
     if hasattr(X, "ndim") and X.ndim == 2 and np.issubdtype(np.asarray(X).dtype, np.number):
@@ -103,7 +121,8 @@ def examples_of(
 
     Waveforms are a sequence of arrays [shape=(n_samples,) or (n_samples, n_channels)] or one
     array [shape=(n_clips, n_samples)]. With ``skip_errors`` an unreadable input is logged,
-    recorded in ``failures`` and skipped; otherwise its :class:`~zsac.AudioError` names it.
+    recorded in ``failures`` and skipped; otherwise its :class:`~zsac.AudioError` names it
+    (a path, or ``X[i]`` for a waveform: NaN or infinite samples, a channels-first array, ...).
     """
     if kind == "paths":
         paths = [Path(p) for p in X]
@@ -119,12 +138,14 @@ def examples_of(
     result = Examples([], [], [], {})
     for i, waveform in enumerate(waveforms):
         try:
-            result.examples.append(waveform_to_examples(np.asarray(waveform), int(sample_rate), pad_short=pad_short))
-        except AudioError as exc:
+            result.examples.append(waveform_to_examples(waveform, int(sample_rate), pad_short=pad_short))
+        except (AudioError, MemoryError) as exc:
+            reason = "too large to process in memory" if isinstance(exc, MemoryError) else str(exc)
+            error = AudioError(f"X[{i}]: {reason}")
             if not skip_errors:
-                raise AudioError(f"waveform #{i}: {exc}") from exc
-            logger.warning("skipping waveform #%d: %s", i, exc)
-            result.failures[f"#{i}"] = str(exc)
+                raise error from (exc if isinstance(exc, AudioError) else None)
+            logger.warning("skipping %s", error)
+            result.failures[f"#{i}"] = str(error)
             continue
         result.kept.append(i)
         result.names.append(f"#{i}")
@@ -157,3 +178,91 @@ class SegmentBatch:
         if not self.segments:
             return np.empty((0, 0), dtype=np.float32)
         return clip_means(np.concatenate(self.segments), [len(s) for s in self.segments])
+
+
+#: Examples embedded together by :func:`file_segments` (about 25 MB of log-mel): short files
+#: share a model call, and a long file is embedded as it is decoded.
+EMBED_BATCH_EXAMPLES = 1024
+
+
+def file_segments(
+    paths: Sequence[str | os.PathLike[str]],
+    embed: Callable[[np.ndarray], np.ndarray],
+    *,
+    pad_short: bool = False,
+    cache: FeatureCache | None = None,
+    skip_errors: bool = False,
+    progress: bool = False,
+    block_seconds: float | None = None,
+    batch_examples: int = EMBED_BATCH_EXAMPLES,
+) -> SegmentBatch:
+    """Segment embeddings of audio files, streamed: memory stays flat however long a file is.
+
+    Without a cache each file is decoded, resampled and cut into examples a block at a time
+    (:func:`~zsac.audio.iter_file_examples`), and examples are embedded ``batch_examples`` at
+    a time, across files; only the segment embeddings (128 floats per 0.96 s) are kept. The
+    segments, and so the clip means, are exactly those of the whole-file path. With a cache,
+    a file's examples are read from it (or computed whole and stored).
+
+    Parameters
+    ----------
+    paths : sequence of paths
+    embed : callable
+        Log-mel examples [shape=(n, 96, 64)] to segment embeddings [shape=(n, dim)].
+    pad_short, cache, skip_errors, progress
+        See :func:`examples_of`.
+    block_seconds : float or None
+        Audio decoded at a time; None is :data:`zsac.audio.BLOCK_SECONDS`.
+    batch_examples : int
+
+    Returns
+    -------
+    SegmentBatch
+    """
+    names = [os.fspath(p) for p in paths]
+    parts: dict[int, list[np.ndarray]] = {}  # input position -> its segment embeddings so far
+    pending: list[tuple[int, np.ndarray]] = []
+    failures: dict[str, str] = {}
+
+    def flush() -> None:
+        if not pending:
+            return
+        flat = embed(np.concatenate([examples for _, examples in pending]))
+        offsets = np.cumsum([len(examples) for _, examples in pending])[:-1]
+        for (position, _), part in zip(pending, np.split(flat, offsets), strict=True):
+            if position in parts:
+                parts[position].append(part)
+        pending.clear()
+
+    def blocks(name: str) -> Iterator[np.ndarray]:
+        if cache is not None:
+            yield cache.examples(name, pad_short=pad_short)
+        else:
+            yield from iter_file_examples(name, pad_short=pad_short, block_seconds=block_seconds)
+
+    for position, name in enumerate(tqdm(names, desc="embedding", unit="file", disable=not progress)):
+        if name in failures:  # the same bad path again
+            continue
+        parts[position] = []
+        try:
+            for examples in blocks(name):
+                pending.append((position, examples))
+                if sum(len(e) for _, e in pending) >= batch_examples:
+                    flush()
+        except (AudioError, OSError, MemoryError) as exc:
+            del parts[position]
+            pending[:] = [(p, e) for p, e in pending if p != position]
+            if isinstance(exc, AudioError):
+                error = exc
+            elif isinstance(exc, MemoryError):  # one file must not take the batch down
+                error = AudioError(f"audio file {name!r} is too large to process in memory")
+            else:
+                error = AudioError(f"cannot read audio file {name!r}: {exc.strerror or exc}")
+            if not skip_errors:
+                raise error from exc
+            logger.warning("skipping %s: %s", name, error)
+            failures[name] = str(error)
+    flush()
+    kept = [position for position in parts if names[position] not in failures]
+    segments = [np.concatenate(parts[position]) for position in kept]
+    return SegmentBatch(segments, np.asarray(kept, dtype=np.int64), [names[p] for p in kept], failures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,21 +15,46 @@ from .types import Clip
 
 __all__ = ["folder_clips", "dataset_clips", "AUDIO_EXTENSIONS"]
 
+logger = logging.getLogger(__name__)
+
 #: File extensions that libsndfile can decode (``.wav``, ``.flac``, ``.ogg``, ...).
 AUDIO_EXTENSIONS = frozenset(f".{ext.lower()}" for ext in sf.available_formats()) | {".wav", ".flac", ".ogg"}
 
 
+def _class_files(class_dir: Path) -> list[Path]:
+    try:
+        entries = sorted(class_dir.iterdir())
+    except OSError as exc:
+        # A class folder that cannot be listed would drop a whole class from training.
+        raise DataError(f"cannot list class folder {class_dir}: {exc.strerror or exc}") from exc
+    # Not only regular files: a FIFO or device with an audio name is kept, so that reading it
+    # refuses it by name (it is never opened), rather than being dropped in silence.
+    return [path for path in entries if path.suffix.lower() in AUDIO_EXTENSIONS and not path.is_dir()]
+
+
 def folder_clips(root: str | os.PathLike[str]) -> list[Clip]:
-    """Clips of ``root/<class name>/<file>``; files that are not audio are ignored."""
+    """Clips of ``root/<class name>/<file>``; files that are not audio are ignored.
+
+    A class folder without audio files is named in a warning and left out.
+
+    Raises
+    ------
+    DataError
+        ``root`` or one of its class folders cannot be listed, or no class has audio files.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"dataset folder {root} does not exist")
-    clips = [
-        Clip(path, class_dir.name)
-        for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for path in sorted(class_dir.iterdir())
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS
-    ]
+    try:
+        class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise DataError(f"cannot list dataset folder {root}: {exc.strerror or exc}") from exc
+    clips = []
+    for class_dir in class_dirs:
+        files = _class_files(class_dir)
+        if not files:
+            logger.warning("class folder %s holds no audio files; class %r is left out", class_dir, class_dir.name)
+        clips += [Clip(path, class_dir.name) for path in files]
     if not clips:
         raise DataError(f"no audio files under {root}/<class>/ (expected one subfolder per class)")
     return clips
