@@ -11,15 +11,17 @@ folder swap.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from .errors import CheckpointError, DataError
 
 
 def _process_umask() -> int:
@@ -35,6 +37,52 @@ _UMASK = _process_umask()
 def default_permissions(path: Path, *, directory: bool = False) -> None:
     """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain ``open`` would."""
     os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file or folder to disk (a folder: its entries), so that a rename after it is durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if Path(path).is_dir() else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot fsync a folder; the data is still written
+        if exc.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def check_regular_file(path: str | os.PathLike[str], *, what: str = "model file") -> os.stat_result:
+    """``os.stat`` of ``path``, which must be a regular file; a FIFO, device or socket is refused unopened.
+
+    Opening a FIFO blocks until a writer comes, and reading a device may never end, so a model
+    or data file is checked by its ``stat`` before anything opens it.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist (the caller words that error).
+    CheckpointError
+        ``path`` is not a regular file.
+    """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
+        raise CheckpointError(f"{path} is {kind}, not a regular {what}; refusing to open it")
+    return info
+
+
+def read_regular_bytes(path: str | os.PathLike[str], *, what: str = "model file") -> bytes:
+    """The bytes of a regular file, opened only after :func:`check_regular_file` (non-blocking, checked again)."""
+    check_regular_file(path, what=what)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        # Swapped for a FIFO between the stat and the open: O_NONBLOCK made the open return at once.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{path} is not a regular {what}; refusing to read it")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
