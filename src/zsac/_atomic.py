@@ -39,6 +39,44 @@ def default_permissions(path: Path, *, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
 
 
+@contextlib.contextmanager
+def output_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive lock on an output path for a whole run; a second writer is refused at once.
+
+    The lock is ``fcntl.flock`` on ``.NAME.lock`` beside the target (after following a link, so
+    two names of one folder share it); it ends with the process, so a killed run never leaves
+    it held. Where ``fcntl`` does not exist (Windows) nothing is locked.
+
+    Raises
+    ------
+    DataError
+        Another process holds the lock, or the lock file cannot be made (e.g. a read-only folder).
+    """
+    target = Path(os.path.realpath(target))
+    lock_path = target.parent / f".{target.name}.lock"
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (Windows)
+        yield lock_path
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise DataError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DataError(
+                f"{target} is being written by another zsac run (it holds {lock_path}); "
+                "wait for it to finish or write elsewhere"
+            ) from exc
+        yield lock_path
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def fsync_path(path: str | os.PathLike[str]) -> None:
     """Flush a file or folder to disk (a folder: its entries), so that a rename after it is durable."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if Path(path).is_dir() else os.O_RDONLY)

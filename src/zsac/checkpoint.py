@@ -64,6 +64,7 @@ __all__ = [
     "TRAINING_LOG_FILE",
     "model_version",
     "read_training_log",
+    "check_model_target",
     "write_model_folder",
     "write_arrays",
     "read_json",
@@ -183,6 +184,31 @@ def _fill_folder(
         write_json_atomic(directory / name, obj)
 
 
+def check_model_target(directory: str | os.PathLike[str], *, kind: str = "classifier") -> Path:
+    """Refuse, before any work, a model folder to write that is a file or holds what zsac does not write.
+
+    ``kind`` is ``"classifier"`` (``zsac train -o``). Returns the folder that will be
+    written (a link's target).
+
+    Raises
+    ------
+    DataError
+        ``directory`` is a file, or a folder that is neither empty nor a model of this kind.
+    """
+    names = {
+        "classifier": (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER),
+    }[kind]
+    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name))
+
+
+def _versioned_entry(name: str) -> bool:
+    return (
+        name in (POINTER_FILE, TRAINING_LOG_FILE)
+        or bool(_VERSION_NAME.fullmatch(name))
+        or (name.startswith(".") and name.endswith(".tmp"))
+    )
+
+
 def _model_target(directory: Path, own: Callable[[str], bool]) -> Path:
     """The real folder to write a model into: a link is written through, a file or a foreign folder refused."""
     if directory.is_symlink():
@@ -282,14 +308,24 @@ def write_model_folder(
         return name in flat_names
 
     def ours(name: str) -> bool:
-        return (
-            flat(name)
-            or name in (POINTER_FILE, TRAINING_LOG_FILE)
-            or bool(_VERSION_NAME.fullmatch(name))
-            or (name.startswith(".") and name.endswith(".tmp"))
-        )
+        return flat(name) or _versioned_entry(name)
 
     target = _model_target(directory, ours)
+    try:
+        return _write_version(target, directory, parts, flat=flat, training_log=training_log)
+    except OSError as exc:
+        # A full disk, a read-only folder, ...: one line; the staging folder is gone already.
+        raise DataError(f"cannot write the model folder {directory}: {exc.strerror or exc}") from exc
+
+
+def _write_version(
+    target: Path,
+    directory: Path,
+    parts: Mapping[str, Any],
+    *,
+    flat: Callable[[str], bool],
+    training_log: Mapping[str, Any] | None,
+) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".stage-", suffix=".tmp", dir=target))
     try:
