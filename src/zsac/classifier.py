@@ -83,6 +83,8 @@ def _is_hub_id(value: Any) -> bool:
 def _split_untrusted(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A saved model's parameters without the paths they name, and those paths as hints."""
     params, hints = dict(params), {}
+    for name in RUN_PARAMS:
+        params.pop(name, None)
     for name in PATH_PARAMS:
         value = params.get(name)
         if isinstance(value, bool) or value is None:
@@ -94,8 +96,6 @@ def _split_untrusted(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
         if value is not None and not _is_hub_id(value):
             hints[name] = value
             params[name] = None
-    for name in RUN_PARAMS:
-        params.pop(name, None)
     return params, hints
 
 
