@@ -405,6 +405,8 @@ def array_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
         check_regular_file(path)
         with safe_open(str(path), framework="numpy") as handle:
             return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    except CheckpointError:
+        raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
 
@@ -434,6 +436,8 @@ def read_arrays(
     try:
         check_regular_file(path)
         arrays = load_file(path)
+    except CheckpointError:
+        raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
     if expected is not None:
