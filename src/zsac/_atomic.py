@@ -65,14 +65,25 @@ def output_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
     except OSError as exc:
         raise DataError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
     try:
+        busy = DataError(
+            f"{target} is being written by another zsac run (it holds {lock_path}); "
+            "wait for it to finish or write elsewhere"
+        )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise DataError(
-                f"{target} is being written by another zsac run (it holds {lock_path}); "
-                "wait for it to finish or write elsewhere"
-            ) from exc
-        yield lock_path
+            raise busy from exc
+        try:
+            # The holder before us removed the file as it finished: a lock on its inode locks nothing.
+            if os.stat(lock_path).st_ino != os.fstat(fd).st_ino:
+                raise busy
+        except FileNotFoundError as exc:
+            raise busy from exc
+        try:
+            yield lock_path
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)  # still held: no one else can have locked this file
     finally:
         os.close(fd)  # releases the lock
 

@@ -311,9 +311,9 @@ class ZeroShotClassifier(ZsacEstimator):
             # Name where the saved model's text sources came from (never their content).
             told = "; ".join(f"{name}={value!r}" for name, value in sorted(hints.items()))
             raise type(exc)(
-                f"{exc} (this model was trained with {told}; a loaded model does not open paths from its "
-                "folder: pass them again, e.g. ZeroShotClassifier.load(..., word2vec=...) or zsac classify "
-                "--word2vec ...)"
+                f"{exc} (this model was trained with {told}; a loaded model does not open paths named in "
+                "its folder: pass them again, e.g. ZeroShotClassifier.load(..., word2vec=...), or embed the "
+                "classes with zsac embed-classes and give that table to zsac classify --classes-file)"
             ) from exc
 
     def _checked_table(self, table: ClassTable) -> ClassTable:
