@@ -244,6 +244,37 @@ def test_loads_during_saves_of_another_process_see_one_whole_model(models, probl
     assert leftovers(target) == [p.name for p in sorted(tmp_path.iterdir()) if p.name != "target"]
 
 
+def test_weights_read_after_a_concurrent_save_are_those_of_the_model_loaded(tmp_path):
+    """VGGish's weights are read on first need; a save meanwhile deletes the version, not what was loaded."""
+    import soundfile as sf
+    import torch
+
+    from conftest import tone
+    from zsac.acoustic import VGGish
+
+    paths = []
+    for i, frequency in enumerate((150.0, 160.0, 3000.0, 3100.0)):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], tone(frequency, 1.5), 16_000)
+    labels = ["hum", "hum", "whistle", "whistle"]
+    table = ClassTable(np.eye(2, 3, dtype=np.float32) + 0.1, names=("hum", "whistle")).save(tmp_path / "wle.npz")
+    fitted = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        fitted.append(ZeroShotClassifier(
+            semantic="WLE", tables={"WLE": str(table)}, acoustic_model=VGGish(fc_units=8, conv_channels=(4, 4, 4, 4)),
+            quantize=False, feature_cache=False, progress=False, lam=1.0,
+        ).fit(paths, labels))  # fmt: skip
+    folder = fitted[0].save(tmp_path / "model")
+    loaded = ZeroShotClassifier.load(folder, inference="fp32")
+    old_version = model_version(folder)
+    fitted[1].save(folder)
+    assert not old_version.exists()
+    for model in fitted:
+        model.inference = "fp32"
+    np.testing.assert_array_equal(loaded.transform(paths), fitted[0].transform(paths))
+
+
 # ------------------------------------------------------------------------------------------------ the lock
 
 

@@ -412,7 +412,11 @@ def array_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
 
 
 def read_arrays(
-    path: str | os.PathLike[str], *, expected: ArraySpec | None = None, finite: bool = True
+    path: str | os.PathLike[str],
+    *,
+    expected: ArraySpec | None = None,
+    finite: bool = True,
+    name: str | os.PathLike[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file, checked against ``expected`` when given.
 
@@ -425,6 +429,8 @@ def read_arrays(
     finite : bool
         Refuse floating-point arrays that hold NaN or infinity (a model with them gives
         ``nan`` probabilities).
+    name : path or None
+        The file named in errors when ``path`` is another name of it (an open descriptor's).
 
     Raises
     ------
@@ -432,10 +438,11 @@ def read_arrays(
         Naming ``path`` when it is missing, not a regular file, unreadable, holds other
         arrays than expected, or non-finite values.
     """
-    path = Path(path)
+    read_from = Path(path)
+    path = Path(name) if name is not None else read_from
     try:
-        check_regular_file(path)
-        arrays = load_file(path)
+        check_regular_file(read_from)
+        arrays = load_file(read_from)
     except CheckpointError:
         raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:

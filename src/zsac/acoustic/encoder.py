@@ -33,6 +33,7 @@ from ..checkpoint import (
     VGGISH_WEIGHTS_FILE,
     array_shapes,
     model_version,
+    read_arrays,
     read_vggish_description,
     read_vggish_weights,
     write_vggish_folder,
@@ -108,6 +109,7 @@ class AcousticEncoder:
         self.quantization = None if quantization is None else dict(quantization)
         self._model: VGGish | None = None
         self._session: Int8Session | None = None
+        self._held_weights: int | None = None  # see load
 
     # -- construction ------------------------------------------------------------------
 
@@ -149,6 +151,9 @@ class AcousticEncoder:
         directory = model_version(directory)
         description = read_vggish_description(directory)
         array_shapes(directory / VGGISH_WEIGHTS_FILE)
+        # Held open until the weights are read: a save into the model folder meanwhile deletes this
+        # version, and the weights must still be this version's.
+        held = _hold_open(directory / VGGISH_WEIGHTS_FILE)
         metadata = description.get("metadata") if isinstance(description.get("metadata"), dict) else {}
         if quantization is None:
             quantization = metadata.get("quantization")
@@ -157,10 +162,12 @@ class AcousticEncoder:
         if os.path.lexists(int8_path):
             expected = int8_sha256 if int8_sha256 is not None else metadata.get("int8_sha256")
             int8 = _checked_int8(int8_path, expected, required=int8_required)
-        return cls(
+        encoder = cls(
             model_config=description["model"], source=directory, int8=int8, quantization=quantization,
             int8_source=int8_path if int8 is not None else None,
         )  # fmt: skip
+        encoder._held_weights = held
+        return encoder
 
     # -- the networks --------------------------------------------------------------------
 
@@ -178,8 +185,20 @@ class AcousticEncoder:
         if self._model is not None:
             return {k: v.detach().to("cpu").contiguous().numpy() for k, v in self._model.state_dict().items()}
         if self._weights is None:
-            self._weights = read_vggish_weights(self.source)
+            held, self._held_weights = self._held_weights, None
+            if held is not None and os.path.exists(f"/proc/self/fd/{held}"):
+                try:  # the file of the version loaded, even if a save has deleted it since
+                    self._weights = read_arrays(f"/proc/self/fd/{held}", name=self.source / VGGISH_WEIGHTS_FILE)
+                finally:
+                    os.close(held)
+            else:
+                self._weights = read_vggish_weights(self.source)
         return self._weights
+
+    def __del__(self) -> None:
+        held = getattr(self, "_held_weights", None)
+        if held is not None:
+            os.close(held)
 
     @property
     def model(self) -> VGGish:
@@ -281,6 +300,16 @@ class AcousticEncoder:
             metadata=metadata,
             extra_files={INT8_FILE: self.int8} if self.int8 is not None else {},
         )
+
+
+def _hold_open(path: Path) -> int | None:
+    """A read-only descriptor of ``path`` where ``/proc/self/fd`` can reopen it (Linux), else None."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
 
 
 def _checked_int8(path: Path, expected: Any, *, required: bool) -> bytes | None:
