@@ -160,6 +160,26 @@ def test_external_data_in_a_subgraph_is_refused(tmp_path):
     check_no_external_data(onnx_bytes(), path=tmp_path / "ok.onnx")
 
 
+def test_the_check_parses_with_onnx_schema_without_importing_onnx(tmp_path):
+    """``import onnx`` costs about a second of start-up; the check loads only onnx's protobuf schema."""
+    import subprocess
+
+    (tmp_path / "external.onnx").write_bytes(subgraph_external_bytes())
+    (tmp_path / "plain.onnx").write_bytes(onnx_bytes())
+    code = (
+        "import sys; from pathlib import Path; from zsac import CheckpointError\n"
+        "from zsac.acoustic.int8_session import check_no_external_data\n"
+        "check_no_external_data(Path(sys.argv[1], 'plain.onnx').read_bytes(), path='plain')\n"
+        "try:\n    check_no_external_data(Path(sys.argv[1], 'external.onnx').read_bytes(), path='external')\n"
+        "except CheckpointError as exc:\n    print('refused', exc)\n"
+        "print('onnx imported' if 'onnx' in sys.modules else 'onnx not imported')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "refused external refers to external data" in done.stdout and "onnx not imported" in done.stdout
+
+
 def test_a_swapped_int8_copy_falls_back_to_fp32_or_is_refused(vggish_folder, caplog):
     path = swap_int8(vggish_folder, onnx_bytes(width=4) + b"", record=False)
     swap_int8(vggish_folder, onnx_bytes(width=8), record=False)  # another network, the recorded sha256 kept

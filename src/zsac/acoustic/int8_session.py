@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -166,6 +167,38 @@ class Int8Session:
         return out
 
 
+_SCHEMA: ModuleType | None = None
+
+
+def _onnx_schema(path: str | os.PathLike[str]) -> ModuleType:
+    """onnx's protobuf classes (ModelProto, TensorProto), parsed by protobuf with onnx's own schema.
+
+    ``import onnx`` takes about a second, most of it for what a parse does not need; its
+    generated ``onnx_ml_pb2`` module alone takes some 30 ms, so that is loaded when onnx is not
+    imported yet (it registers the same schema that ``import onnx`` does later).
+    """
+    global _SCHEMA
+    if "onnx" in sys.modules:
+        return sys.modules["onnx"]
+    if _SCHEMA is None:
+        try:
+            spec = importlib.util.find_spec("onnx")
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            raise ConfigError(f"checking the int8 VGGish model {path} needs onnx: {INSTALL_HINT}")
+        generated = Path(spec.origin).with_name("onnx_ml_pb2.py")
+        if not generated.is_file():  # another layout of the package: the whole of it
+            import onnx
+
+            return onnx
+        schema_spec = importlib.util.spec_from_file_location("zsac_onnx_ml_pb2", generated)
+        module = importlib.util.module_from_spec(schema_spec)
+        schema_spec.loader.exec_module(module)
+        _SCHEMA = module
+    return _SCHEMA
+
+
 def check_no_external_data(data: bytes, *, path: str | os.PathLike[str]) -> None:
     """Refuse an ONNX model whose tensors refer to external data, anywhere in its graphs.
 
@@ -180,10 +213,7 @@ def check_no_external_data(data: bytes, *, path: str | os.PathLike[str]) -> None
     ConfigError
         ``onnx`` is not installed, so the model cannot be checked.
     """
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ConfigError(f"checking the int8 VGGish model {path} needs onnx: {INSTALL_HINT}") from exc
+    onnx = _onnx_schema(path)
     try:
         model = onnx.ModelProto.FromString(data)
     except Exception as exc:  # protobuf's DecodeError and friends
