@@ -375,3 +375,17 @@ def test_two_same_seed_trainings_give_byte_identical_model_folders(tmp_path):
     differing = [name for name in first if first[name] != second[name]]
     assert differing == [], differing
     assert (one / TRAINING_LOG_FILE).is_file()
+
+
+def test_a_folder_swap_clears_what_a_crash_between_its_renames_left(tmp_path):
+    """Datasets still swap folders: a crash after the first rename left ``.NAME.old-*``, which the next swap clears."""
+    from zsac._atomic import replace_directory
+
+    target = tmp_path / "ESC-50"
+    (tmp_path / ".ESC-50.old-abc123").mkdir()  # the old copy, moved aside before the crash
+    staging = tmp_path / ".ESC-50.new.tmp"
+    staging.mkdir()
+    (staging / "meta.csv").write_text("x")
+    replace_directory(staging, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ESC-50"]
+    assert (target / "meta.csv").read_text() == "x"

@@ -3,9 +3,12 @@
 A file is written to a temporary name beside its target, then renamed; a folder is
 built in a staging folder beside its target, then swapped into place. A crash or a full
 disk never leaves a half-written file or folder under the final name, because
-``os.replace`` within one directory is atomic on POSIX and Windows. Model folders
-(:mod:`zsac.checkpoint`) and downloaded datasets (:mod:`zsac.datasets.download`) share the
-folder swap.
+``os.replace`` within one directory is atomic on POSIX and Windows. Downloaded datasets
+(:mod:`zsac.datasets.download`) use the folder swap; model folders (:mod:`zsac.checkpoint`)
+switch a pointer to a new version folder instead, so that no instant lacks a model.
+
+Also here: :func:`output_lock` (one writer per output path), and the checks that refuse
+special files (FIFOs, devices) before anything opens them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +190,14 @@ def replace_directory(staging: Path, target: Path, *, own: Callable[[str], bool]
     """
     staging, target = Path(staging), Path(target)
     _check_replaceable(target, own)
+    _swap_into_place(staging, target)
+    # What a crash between the two renames of an earlier swap left: the new folder is in place now.
+    for leftover in target.parent.glob(f".{glob_escape(target.name)}.old-*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
     if not target.exists():
         os.replace(staging, target)
         return
