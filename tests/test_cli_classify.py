@@ -16,6 +16,7 @@ import soundfile as sf
 
 from zsac import ConfigError, DataError, ZeroShotClassifier
 from zsac.batch import SEGMENT_SECONDS, classify_files, collect_audio_files, format_results
+from zsac.checkpoint import model_version
 from zsac.cli import main
 from zsac.commands import run_classify, run_embed, run_train
 
@@ -81,12 +82,12 @@ def recordings(dataset: Path) -> Path:
 
 class TestTrain:
     def test_model_folder_and_descriptions(self, model: Path) -> None:
-        config = json.loads((model / "classifier.json").read_text())
+        config = json.loads((model_version(model) / "classifier.json").read_text())
         descriptions = {c["name"]: c["description"] for c in config["classes"]}
         assert descriptions["low_hum"] == "a steady low hum"
         assert descriptions["clicks"] == "clicks"  # not in classes.csv: the label stands in
-        assert (model / "acoustic" / "model.safetensors").is_file()
-        assert (model / "bilinear" / "bilinear.safetensors").is_file()
+        assert (model_version(model) / "acoustic" / "model.safetensors").is_file()
+        assert (model_version(model) / "bilinear" / "bilinear.safetensors").is_file()
         assert not model.with_name("model.partial").exists()
 
     def test_bad_file_is_reported_and_skipped(self, dataset: Path, tmp_path: Path, capsys) -> None:
@@ -101,7 +102,7 @@ class TestTrain:
         err = capsys.readouterr().err
         assert code == 1
         assert "corrupt.wav" in err and "1 files were skipped" in err
-        assert (tmp_path / "m" / "classifier.json").is_file()
+        assert (model_version(tmp_path / "m") / "classifier.json").is_file()
 
     def test_unknown_class_option_is_an_error(self, dataset: Path, tmp_path: Path, capsys) -> None:
         code = main(["-q", "train", "--data", str(dataset), "-o", str(tmp_path / "m"), "--exclude-classes", "cat"])

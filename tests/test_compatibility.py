@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from zsac import CheckpointError, ConfigError, DataError, NotFittedError
+from zsac.checkpoint import model_version
 from zsac.compatibility import (
     Bilinear,
     fit_full_batch,
@@ -428,7 +429,10 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.W_, model.W_)
     np.testing.assert_array_equal(loaded.decision_function(test[0], test[2]), model.decision_function(test[0], test[2]))
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["bilinear.json", "bilinear.safetensors"]
+    assert sorted(p.name for p in model_version(tmp_path / "model").iterdir()) == [
+        "bilinear.json",
+        "bilinear.safetensors",
+    ]
 
 
 def test_loading_broken_models_names_the_file(tmp_path):
@@ -436,17 +440,17 @@ def test_loading_broken_models_names_the_file(tmp_path):
     directory = save_bilinear(Bilinear(max_iter=2).fit(*train), tmp_path / "m")
     with pytest.raises(CheckpointError, match="bilinear.json is missing"):
         load_bilinear(tmp_path / "missing")
-    (directory / "bilinear.safetensors").write_bytes(b"not safetensors")
+    (model_version(directory) / "bilinear.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(CheckpointError, match="bilinear.safetensors"):
         load_bilinear(directory)
     # Weights that do not fit the config are refused, never loaded loosely.
     save_bilinear(Bilinear(max_iter=2).fit(*train), directory)
-    config = json.loads((directory / "bilinear.json").read_text())
+    config = json.loads((model_version(directory) / "bilinear.json").read_text())
     config["semantic_dim"] = 21
-    (directory / "bilinear.json").write_text(json.dumps(config))
+    (model_version(directory) / "bilinear.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="bilinear.safetensors does not hold what its description says"):
         load_bilinear(directory)
-    (directory / "bilinear.json").write_text("{not json")
+    (model_version(directory) / "bilinear.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="malformed"):
         load_bilinear(directory)
 
@@ -459,9 +463,9 @@ def test_saving_replaces_a_model_but_never_other_files(tmp_path):
     (folder / "notes.txt").write_text("keep me")
     with pytest.raises(DataError, match="notes.txt"):
         save_bilinear(model, folder)
-    assert (folder / "notes.txt").read_text() == "keep me" and (folder / "bilinear.json").is_file()
+    assert (folder / "notes.txt").read_text() == "keep me" and (model_version(folder) / "bilinear.json").is_file()
     (tmp_path / "file").write_text("x")
-    with pytest.raises(DataError, match="is a file, not a folder"):
+    with pytest.raises(DataError, match="is a file, not a model folder"):
         save_bilinear(model, tmp_path / "file")
 
 

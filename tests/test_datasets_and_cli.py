@@ -11,6 +11,7 @@ import pytest
 
 from conftest import tone
 from zsac import DataError, __version__
+from zsac.checkpoint import model_version
 from zsac.cli import main
 from zsac.commands import run_train_acoustic
 from zsac.datasets import ESC50_COLUMNS, esc50_clips, folder_clips
@@ -71,7 +72,7 @@ def test_run_train_acoustic_on_a_folder_dataset(tmp_path, write_wav):
     )  # fmt: skip
     assert summary["classes"] == ["c0", "c1"] and summary["n_clips"] == 8
     assert list(summary["skipped"]) == [str(tmp_path / "data" / "c0" / "broken.wav")]
-    assert (tmp_path / "out" / "final" / "model.safetensors").is_file()
+    assert (model_version(tmp_path / "out" / "final") / "model.safetensors").is_file()
     assert (tmp_path / "out" / "summary.json").is_file()
 
 

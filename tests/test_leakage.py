@@ -17,6 +17,7 @@ import pytest
 
 import zsac.reproduce.common
 from test_reproduce import TINY_VGGISH, make_esc50
+from zsac.checkpoint import model_version
 from zsac.compatibility import Bilinear, select_lambda_by_class_folds
 from zsac.compatibility.selection import PAPER_LAMBDA_GRID
 from zsac.reproduce import run_reproduce_esc50
@@ -62,7 +63,7 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
         tested = set(pd.read_csv(out / "folds" / "SLE" / f"seed{seed}" / f"{fold}.csv")["true"])
         work = out / "acoustic" / f"seed{seed}" / fold
         trained_on = json.loads((work / "training.json").read_text())["class_names"]
-        final = json.loads((work / "final" / "config.json").read_text())["metadata"]["class_names"]
+        final = json.loads((model_version(work / "final") / "config.json").read_text())["metadata"]["class_names"]
         assert tested and not tested & set(trained_on) and trained_on == final
         assert set(trained_on) | tested <= set(classes)
 

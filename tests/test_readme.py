@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from zsac.checkpoint import model_version
+
 pytestmark = pytest.mark.slow  # runs the README's commands, training included
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -92,7 +94,7 @@ def test_cli_block_runs_as_written(user_files: Path) -> None:
         outputs.append(done.stdout)
 
     model = user_files / "my_model"
-    config = json.loads((model / "classifier.json").read_text())
+    config = json.loads((model_version(model) / "classifier.json").read_text())
     assert [c["name"] for c in config["classes"]] == ["bell", "dog", "engine", "rain"]
     described = {c["name"]: c["description"] for c in config["classes"]}
     assert described["dog"] == "a dog barks" and described["bell"] == "bell"  # classes.csv, else the name

@@ -11,6 +11,7 @@ import torch
 from zsac import CheckpointError, ConfigError, DataError
 from zsac.acoustic import VGGish, embed_clips, load_vggish, save_vggish
 from zsac.acoustic.embedding import segment_embeddings
+from zsac.checkpoint import model_version
 
 SMALL = {"fc_units": 32, "conv_channels": (4, 8, 8, 16)}
 
@@ -63,13 +64,14 @@ def test_save_load_round_trip(tmp_path):
 
 def test_load_is_strict_and_errors_name_the_file(tmp_path):
     save_vggish(VGGish(n_classes=3, **SMALL), tmp_path / "m")
-    config_path = tmp_path / "m" / "config.json"
+    version = model_version(tmp_path / "m")
+    config_path = version / "config.json"
     config = json.loads(config_path.read_text())
     config["model"]["n_classes"] = 4
     config_path.write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="does not fit"):
         load_vggish(tmp_path / "m")
-    (tmp_path / "m" / "model.safetensors").write_bytes(b"garbage")
+    (version / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="model.safetensors"):
         load_vggish(tmp_path / "m")
     with pytest.raises(CheckpointError, match="config.json is missing"):

@@ -3,23 +3,29 @@
 A file is written to a temporary name beside its target, then renamed; a folder is
 built in a staging folder beside its target, then swapped into place. A crash or a full
 disk never leaves a half-written file or folder under the final name, because
-``os.replace`` within one directory is atomic on POSIX and Windows. Model folders
-(:mod:`zsac.checkpoint`) and downloaded datasets (:mod:`zsac.datasets.download`) share the
-folder swap.
+``os.replace`` within one directory is atomic on POSIX and Windows. Downloaded datasets
+(:mod:`zsac.datasets.download`) use the folder swap; model folders (:mod:`zsac.checkpoint`)
+switch a pointer to a new version folder instead, so that no instant lacks a model.
+
+Also here: :func:`output_lock` (one writer per output path), and the checks that refuse
+special files (FIFOs, devices) before anything opens them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
-from .errors import DataError
+from .errors import CheckpointError, DataError
 
 
 def _process_umask() -> int:
@@ -35,6 +41,101 @@ _UMASK = _process_umask()
 def default_permissions(path: Path, *, directory: bool = False) -> None:
     """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain ``open`` would."""
     os.chmod(path, (0o777 if directory else 0o666) & ~_UMASK)
+
+
+@contextlib.contextmanager
+def output_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold an exclusive lock on an output path for a whole run; a second writer is refused at once.
+
+    The lock is ``fcntl.flock`` on ``.NAME.lock`` beside the target (after following a link, so
+    two names of one folder share it); it ends with the process, so a killed run never leaves
+    it held. Where ``fcntl`` does not exist (Windows) nothing is locked.
+
+    Raises
+    ------
+    DataError
+        Another process holds the lock, or the lock file cannot be made (e.g. a read-only folder).
+    """
+    target = Path(os.path.realpath(target))
+    lock_path = target.parent / f".{target.name}.lock"
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (Windows)
+        yield lock_path
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        raise DataError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
+    try:
+        busy = DataError(
+            f"{target} is being written by another zsac run (it holds {lock_path}); "
+            "wait for it to finish or write elsewhere"
+        )
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise busy from exc
+        try:
+            # The holder before us removed the file as it finished: a lock on its inode locks nothing.
+            if os.stat(lock_path).st_ino != os.fstat(fd).st_ino:
+                raise busy
+        except FileNotFoundError as exc:
+            raise busy from exc
+        try:
+            yield lock_path
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)  # still held: no one else can have locked this file
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file or folder to disk (a folder: its entries), so that a rename after it is durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if Path(path).is_dir() else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot fsync a folder; the data is still written
+        if exc.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def check_regular_file(path: str | os.PathLike[str], *, what: str = "model file") -> os.stat_result:
+    """``os.stat`` of ``path``, which must be a regular file; a FIFO, device or socket is refused unopened.
+
+    Opening a FIFO blocks until a writer comes, and reading a device may never end, so a model
+    or data file is checked by its ``stat`` before anything opens it.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist (the caller words that error).
+    CheckpointError
+        ``path`` is not a regular file.
+    """
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
+        raise CheckpointError(f"{path} is {kind}, not a regular {what}; refusing to open it")
+    return info
+
+
+def read_regular_bytes(path: str | os.PathLike[str], *, what: str = "model file") -> bytes:
+    """The bytes of a regular file, opened only after :func:`check_regular_file` (non-blocking, checked again)."""
+    check_regular_file(path, what=what)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        # Swapped for a FIFO between the stat and the open: O_NONBLOCK made the open return at once.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{path} is not a regular {what}; refusing to read it")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -89,6 +190,14 @@ def replace_directory(staging: Path, target: Path, *, own: Callable[[str], bool]
     """
     staging, target = Path(staging), Path(target)
     _check_replaceable(target, own)
+    _swap_into_place(staging, target)
+    # What a crash between the two renames of an earlier swap left: the new folder is in place now.
+    for leftover in target.parent.glob(f".{glob_escape(target.name)}.old-*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
     if not target.exists():
         os.replace(staging, target)
         return

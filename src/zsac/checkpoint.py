@@ -9,11 +9,19 @@ Every saved model of zsac is such a folder, and this module holds all three form
 
 They are written and read in one way:
 
-- :func:`write_model_folder` builds the whole folder in a staging folder beside its
-  target and swaps it into place (:func:`zsac._atomic.staged_directory`), so a reader or a
-  crash never sees half a model;
+- a model folder is a real folder holding a pointer file ``CURRENT`` and one version
+  folder ``v-<hash>`` named by a hash of its content (two identical models give identical
+  folders). :func:`write_model_folder` builds the new version in a staging folder inside the
+  model folder, renames it to its hash name, switches ``CURRENT`` atomically, then deletes
+  the other versions; a reader resolves ``CURRENT`` once (:func:`model_version`) and reads
+  every file from that one version, so it sees the whole old model or the whole new one,
+  and a crash at any step leaves one complete model (a rerun clears what was left).
+  ``training-log.json`` beside the version holds what is not the model (epoch timings, run
+  details), so the versions of two same-seed trainings are byte-identical;
+- a folder without ``CURRENT`` (zsac 0.1, or the ``bilinear/`` and ``acoustic/`` folders
+  inside a version) is read flat;
 - :func:`read_json` and :func:`read_arrays` raise :class:`~zsac.CheckpointError` naming the
-  file for anything missing, malformed or of the wrong shape.
+  file for anything missing, malformed, non-finite, not a regular file or of the wrong shape.
 
 The formats are plain data here (JSON objects and numpy arrays); the models build themselves
 from them. Arrays are numpy's on both sides (``safetensors.numpy``), so reading a model needs
@@ -22,22 +30,41 @@ no torch; nothing is ever unpickled.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import json
 import os
+import re
+import shutil
+import struct
+import tempfile
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save
 
-from ._atomic import atomic_path, staged_directory, write_json_atomic
+from ._atomic import (
+    atomic_path,
+    check_regular_file,
+    default_permissions,
+    fsync_path,
+    read_regular_bytes,
+    write_json_atomic,
+)
 from ._version import __version__
 from .audio import FRONTEND_PARAMS
-from .errors import CheckpointError
+from .errors import CheckpointError, DataError
 
 __all__ = [
+    "POINTER_FILE",
+    "TRAINING_LOG_FILE",
+    "model_version",
+    "read_training_log",
+    "check_model_target",
     "write_model_folder",
     "write_arrays",
     "read_json",
@@ -62,11 +89,172 @@ __all__ = [
 ArraySpec = Mapping[str, tuple[tuple[int | None, ...], Any]]
 
 
+#: The pointer file of a model folder: it names the version folder that holds the model.
+POINTER_FILE = "CURRENT"
+#: What a model folder holds beside its version: epoch timings and run details, not the model.
+TRAINING_LOG_FILE = "training-log.json"
+VERSION_PREFIX = "v-"
+_VERSION_NAME = re.compile(r"v-[0-9a-f]{16}")
+# Set while a version is being built: nested model folders (bilinear/, acoustic/) are then
+# written flat into the staging folder, which is renamed into place whole.
+_BUILDING = contextvars.ContextVar("zsac_building_model_version", default=False)
+
+
+def _safetensors_bytes(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> bytes:
+    """A safetensors file whose header has its keys sorted, so equal arrays always give equal bytes.
+
+    safetensors writes its metadata from a hash map, whose order changes from process to
+    process; the header is rewritten here with sorted keys (the data and offsets stay).
+    """
+    raw = save(dict(tensors), metadata=dict(metadata))
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.dumps(json.loads(raw[8 : 8 + n]), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    header += b" " * (-len(header) % 8)  # the format's 8-byte alignment of the data
+    return struct.pack("<Q", len(header)) + header + memoryview(raw)[8 + n :]
+
+
 def write_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write arrays to one safetensors file, atomically, tagged with zsac's version."""
+    """Write arrays to one safetensors file, atomically, tagged with zsac's version (byte-reproducible)."""
     tensors = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    data = _safetensors_bytes(tensors, {"format": "np", "zsac_version": __version__})
     with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata={"format": "np", "zsac_version": __version__})
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+
+
+def model_version(directory: str | os.PathLike[str]) -> Path:
+    """The folder that holds a model's files: the version that ``CURRENT`` names, else ``directory`` itself.
+
+    A folder without ``CURRENT`` (zsac 0.1, or a model folder nested in a version) is read
+    flat. Resolve once per load and read every file from the result, so that one load never
+    mixes two versions.
+
+    Raises
+    ------
+    CheckpointError
+        ``CURRENT`` is not a regular file or does not name a version.
+    """
+    directory = Path(directory)
+    pointer = directory / POINTER_FILE
+    try:
+        text = read_regular_bytes(pointer, what="model pointer file")
+    except (FileNotFoundError, NotADirectoryError):
+        return directory
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {pointer}: {exc}") from exc
+    name = text.decode("ascii", errors="replace").strip()
+    if not _VERSION_NAME.fullmatch(name):
+        raise CheckpointError(f"{pointer} does not name a model version (expected v- and 16 hex digits)")
+    return directory / name
+
+
+def _content_hash(root: Path) -> str:
+    """sha256 over the sorted relative paths and bytes of every file under ``root``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(struct.pack("<Q", len(data)) + data)
+    return digest.hexdigest()
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        fsync_path(path)
+    fsync_path(root)
+
+
+def _fill_folder(
+    directory: Path,
+    *,
+    json_files: Mapping[str, Any],
+    array_files: Mapping[str, Mapping[str, np.ndarray]],
+    byte_files: Mapping[str, bytes],
+    subfolders: Mapping[str, Callable[[Path], object]],
+) -> None:
+    for name, write in subfolders.items():
+        write(directory / name)
+    for name, arrays in array_files.items():
+        write_arrays(directory / name, arrays)
+    for name, data in byte_files.items():
+        with atomic_path(directory / name) as tmp:
+            tmp.write_bytes(data)
+    # The description last: its presence is what says "this is a model folder".
+    for name, obj in json_files.items():
+        write_json_atomic(directory / name, obj)
+
+
+def check_model_target(directory: str | os.PathLike[str], *, kind: str = "classifier") -> Path:
+    """Refuse, before any work, a model folder to write that is a file or holds what zsac does not write.
+
+    ``kind`` is ``"classifier"`` (``zsac train -o``). Returns the folder that will be
+    written (a link's target).
+
+    Raises
+    ------
+    DataError
+        ``directory`` is a file, or a folder that is neither empty nor a model of this kind.
+    """
+    names = {
+        "classifier": (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER),
+    }[kind]
+    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name))
+
+
+def _versioned_entry(name: str) -> bool:
+    return (
+        name in (POINTER_FILE, TRAINING_LOG_FILE)
+        or bool(_VERSION_NAME.fullmatch(name))
+        or (name.startswith(".") and name.endswith(".tmp"))
+    )
+
+
+def _model_target(directory: Path, own: Callable[[str], bool]) -> Path:
+    """The real folder to write a model into: a link is written through, a file or a foreign folder refused."""
+    if directory.is_symlink():
+        directory = Path(os.path.realpath(directory))  # write to the link's target, keep the link
+    if directory.exists() and not directory.is_dir():
+        raise DataError(f"{directory} is a file, not a model folder; refusing to replace it")
+    if directory.is_dir():
+        foreign = sorted(entry.name for entry in directory.iterdir() if not own(entry.name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise DataError(
+                f"{directory} holds what zsac does not write ({shown}); refusing to write a model into it, "
+                "so nothing is lost: write to another folder"
+            )
+    return directory
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _clean_model_folder(directory: Path, *, keep: str | None, flat: Callable[[str], bool]) -> None:
+    """Delete what a model folder holds besides ``CURRENT``, the version ``keep`` and the log.
+
+    Only what zsac writes goes: other versions, staging and temporary entries of an
+    interrupted save, the files of a flat (zsac 0.1) model that a version replaced, and the
+    ``.NAME.old-*``/``.NAME.*.tmp`` folders that zsac 0.1's folder swap left beside the folder.
+    """
+    for entry in directory.iterdir():
+        name = entry.name
+        if name in (POINTER_FILE, TRAINING_LOG_FILE, keep):
+            continue
+        if _VERSION_NAME.fullmatch(name) or (name.startswith(".") and name.endswith(".tmp")) or flat(name):
+            _remove(entry)
+    prefix = f".{directory.name}."
+    for entry in directory.parent.iterdir():
+        if (
+            entry.name.startswith(prefix)
+            and entry.is_dir()
+            and (entry.name.startswith(prefix + "old-") or entry.name.endswith(".tmp"))
+        ):
+            _remove(entry)
 
 
 def write_model_folder(
@@ -77,23 +265,29 @@ def write_model_folder(
     byte_files: Mapping[str, bytes] = {},  # noqa: B006
     subfolders: Mapping[str, Callable[[Path], object]] = {},  # noqa: B006
     other_files: Collection[str] = (),
+    training_log: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write a whole model folder, replacing any old one in one step.
+    """Write a model as a new version of the model folder ``directory``, switched to in one step.
 
     Parameters
     ----------
     directory : path
+        The model folder; created when absent. A symbolic link is written through (its
+        target gets the model).
     json_files : mapping of file name to a JSON-ready object
     array_files : mapping of file name to a mapping of array name to np.ndarray
         Each becomes one safetensors file.
     byte_files : mapping of file name to bytes
         Opaque files written as given (e.g. an ONNX model).
     subfolders : mapping of folder name to a writer
-        ``writer(path)`` fills the folder ``path`` (e.g. another model's :func:`write_model_folder`).
+        ``writer(path)`` fills the folder ``path`` (e.g. another model's :func:`write_model_folder`,
+        which inside a version writes its files flat).
     other_files : collection of str
         Further names that this kind of model folder may hold (an optional file). An existing
-        ``directory`` that holds anything else is not replaced: :class:`~zsac.DataError`
-        names it (see :func:`zsac._atomic.replace_directory`), so nothing is ever lost.
+        ``directory`` that holds anything zsac does not write is refused with
+        :class:`~zsac.DataError` naming it, so nothing is ever lost.
+    training_log : mapping or None
+        Written as ``training-log.json`` beside the version (not part of the model's bytes).
 
     Returns
     -------
@@ -101,24 +295,79 @@ def write_model_folder(
         ``directory``.
     """
     directory = Path(directory)
-    own = {*json_files, *array_files, *byte_files, *subfolders, *other_files}
+    parts = {"json_files": json_files, "array_files": array_files, "byte_files": byte_files, "subfolders": subfolders}
+    if _BUILDING.get():
+        # Inside a version being built: the staging folder is renamed into place whole.
+        directory.mkdir(parents=True, exist_ok=False)
+        default_permissions(directory, directory=True)
+        _fill_folder(directory, **parts)
+        return directory
+    flat_names = {*json_files, *array_files, *byte_files, *subfolders, *other_files}
+
+    def flat(name: str) -> bool:
+        return name in flat_names
 
     def ours(name: str) -> bool:
-        # Also the temporary names of an interrupted write (".name.XXXX.tmp"), which a rewrite clears.
-        return name in own or (name.startswith(".") and name.endswith(".tmp"))
+        return flat(name) or _versioned_entry(name)
 
-    with staged_directory(directory, own=ours) as staging:
-        for name, write in subfolders.items():
-            write(staging / name)
-        for name, arrays in array_files.items():
-            write_arrays(staging / name, arrays)
-        for name, data in byte_files.items():
-            with atomic_path(staging / name) as tmp:
-                tmp.write_bytes(data)
-        # The description last: its presence is what says "this is a model folder".
-        for name, obj in json_files.items():
-            write_json_atomic(staging / name, obj)
+    target = _model_target(directory, ours)
+    try:
+        return _write_version(target, directory, parts, flat=flat, training_log=training_log)
+    except OSError as exc:
+        # A full disk, a read-only folder, ...: one line; the staging folder is gone already.
+        raise DataError(f"cannot write the model folder {directory}: {exc.strerror or exc}") from exc
+
+
+def _write_version(
+    target: Path,
+    directory: Path,
+    parts: Mapping[str, Any],
+    *,
+    flat: Callable[[str], bool],
+    training_log: Mapping[str, Any] | None,
+) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".stage-", suffix=".tmp", dir=target))
+    try:
+        default_permissions(staging, directory=True)
+        token = _BUILDING.set(True)
+        try:
+            _fill_folder(staging, **parts)
+        finally:
+            _BUILDING.reset(token)
+        name = VERSION_PREFIX + _content_hash(staging)[:16]
+        _fsync_tree(staging)
+        version = target / name
+        if version.is_dir() and _content_hash(version).startswith(name[len(VERSION_PREFIX) :]):
+            _remove(staging)  # the same model is there already, byte for byte
+        else:
+            if os.path.lexists(version):  # a damaged copy under the name: moved aside, cleared below
+                os.rename(version, tempfile.mkdtemp(prefix=".damaged-", suffix=".tmp", dir=target))
+            os.rename(staging, version)
+        fsync_path(target)
+        with atomic_path(target / POINTER_FILE) as tmp:
+            with open(tmp, "w", encoding="ascii") as handle:
+                handle.write(name + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        fsync_path(target)
+    finally:
+        if staging.exists():
+            _remove(staging)
+    if training_log is not None:
+        write_json_atomic(target / TRAINING_LOG_FILE, {"version": name, **training_log})
+    _clean_model_folder(target, keep=name, flat=flat)
     return directory
+
+
+def read_training_log(directory: str | os.PathLike[str], version: Path) -> dict[str, Any]:
+    """``training-log.json`` of a model folder when it belongs to ``version``; else an empty dict."""
+    path = Path(directory) / TRAINING_LOG_FILE
+    try:
+        log = json.loads(read_regular_bytes(path, what="training log"))
+    except (OSError, ValueError, CheckpointError):
+        return {}
+    return log if isinstance(log, dict) and log.get("version") == version.name else {}
 
 
 def read_json(path: str | os.PathLike[str], *, what: str) -> dict[str, Any]:
@@ -131,10 +380,10 @@ def read_json(path: str | os.PathLike[str], *, what: str) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+        obj = json.loads(read_regular_bytes(path, what=f"{what} file").decode("utf-8"))
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise CheckpointError(f"{path.parent} is not a {what}: {path.name} is missing") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CheckpointError(f"malformed {what} description {path}: {exc}") from exc
     except OSError as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
@@ -153,13 +402,22 @@ def array_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
     """
     path = Path(path)
     try:
+        check_regular_file(path)
         with safe_open(str(path), framework="numpy") as handle:
             return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    except CheckpointError:
+        raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
 
 
-def read_arrays(path: str | os.PathLike[str], *, expected: ArraySpec | None = None) -> dict[str, np.ndarray]:
+def read_arrays(
+    path: str | os.PathLike[str],
+    *,
+    expected: ArraySpec | None = None,
+    finite: bool = True,
+    name: str | os.PathLike[str] | None = None,
+) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file, checked against ``expected`` when given.
 
     Parameters
@@ -168,15 +426,25 @@ def read_arrays(path: str | os.PathLike[str], *, expected: ArraySpec | None = No
     expected : mapping of name to (shape, dtype), or None
         With it, the file must hold exactly these names with these shapes (None in a
         shape matches any length) and dtypes.
+    finite : bool
+        Refuse floating-point arrays that hold NaN or infinity (a model with them gives
+        ``nan`` probabilities).
+    name : path or None
+        The file named in errors when ``path`` is another name of it (an open descriptor's).
 
     Raises
     ------
     CheckpointError
-        Naming ``path`` when it is missing, unreadable, or holds other arrays than expected.
+        Naming ``path`` when it is missing, not a regular file, unreadable, holds other
+        arrays than expected, or non-finite values.
     """
-    path = Path(path)
+    read_from = Path(path)
+    path = Path(name) if name is not None else read_from
     try:
-        arrays = load_file(path)
+        check_regular_file(read_from)
+        arrays = load_file(read_from)
+    except CheckpointError:
+        raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
     if expected is not None:
@@ -194,6 +462,14 @@ def read_arrays(path: str | os.PathLike[str], *, expected: ArraySpec | None = No
                 problems.append(f"{name} is {array.dtype} {array.shape}, expected {np.dtype(dtype)} {shape}")
         if problems:
             raise CheckpointError(f"{path} does not hold what its description says: {'; '.join(problems)}")
+    if finite:
+        bad = sorted(
+            name
+            for name, array in arrays.items()
+            if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all()
+        )
+        if bad:
+            raise CheckpointError(f"{path} holds non-finite values (NaN or infinity) in {', '.join(bad)}")
     return arrays
 
 
@@ -237,6 +513,9 @@ def write_vggish_folder(
 def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """``config.json`` of a VGGish folder, checked to describe a VGGish.
 
+    ``directory`` holds the files: :func:`model_version` of a model folder (resolved once
+    by the caller, which reads the weights from the same version).
+
     Raises
     ------
     CheckpointError
@@ -273,7 +552,7 @@ def write_bilinear_folder(directory: str | os.PathLike[str], *, description: Map
 
 def read_bilinear_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any], np.ndarray]:
     """The description and W of a bilinear model's folder; W must have the described shape, in float64."""
-    directory = Path(directory)
+    directory = model_version(directory)
     path = directory / BILINEAR_CONFIG_FILE
     description = read_json(path, what="bilinear model folder")
     try:
@@ -302,8 +581,9 @@ def write_classifier_folder(
     description: Mapping[str, Any],
     class_embeddings: np.ndarray,
     subfolders: Mapping[str, Callable[[Path], object]],
+    training_log: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write a classifier's folder, replacing it whole; an existing folder that is not a classifier is refused."""
+    """Write a classifier's folder as a new version; an existing folder that is not a classifier is refused."""
     description = {
         "format": CLASSIFIER_FORMAT,
         "format_version": CLASSIFIER_FORMAT_VERSION,
@@ -316,11 +596,14 @@ def write_classifier_folder(
         array_files={CLASS_EMBEDDINGS_FILE: {"embeddings": class_embeddings}},
         subfolders=subfolders,
         other_files=(ACOUSTIC_FOLDER, BILINEAR_FOLDER),
+        training_log=training_log,
     )
 
 
 def read_classifier_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any], np.ndarray]:
-    """A classifier folder's description and class embeddings, checked against each other.
+    """A classifier version's description and class embeddings, checked against each other.
+
+    ``directory`` is the folder that holds the files: :func:`model_version` of a model folder.
 
     Raises
     ------

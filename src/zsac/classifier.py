@@ -18,8 +18,10 @@ the classifier never heard (eq. 5).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,7 +50,9 @@ from .checkpoint import (
     ACOUSTIC_FOLDER,
     BILINEAR_FOLDER,
     CLASSIFIER_FILE,
+    model_version,
     read_classifier_folder,
+    read_training_log,
     write_classifier_folder,
 )
 from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
@@ -63,6 +67,50 @@ from .semantic.specs import SemanticEmbedder, check_embeddable, classes_from_tex
 from .semantic.tables import ClassTable
 
 __all__ = ["ZeroShotClassifier"]
+
+logger = logging.getLogger(__name__)
+
+#: Parameters that name files or folders. A model folder is untrusted input: what its JSON
+#: says of them is kept only as a hint for error messages, never opened, read or written;
+#: the caller passes them again to :meth:`ZeroShotClassifier.load` to use them.
+PATH_PARAMS = ("word2vec", "glove", "tables", "feature_cache", "acoustic_model", "checkpoint_dir")
+#: Text models named by a hub id or a local folder: a hub id is kept, a folder is a hint.
+MODEL_NAME_PARAMS = ("sentence_model", "bert")
+#: Run details, not the model: they go to the training log, so that same-seed trainings save equal bytes.
+RUN_PARAMS = ("progress", "checkpoint_dir")
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
+# Loads that fail while another process switches the model folder to a new version retry this often.
+_LOAD_ATTEMPTS = 5
+
+
+def _is_hub_id(value: Any) -> bool:
+    """Whether a text-model setting is a hub name (kept from a model folder) and not a local path."""
+    return (
+        isinstance(value, str)
+        and bool(_HUB_ID.fullmatch(value))
+        and ".." not in value
+        and not os.path.lexists(value)  # a stat only: a name that is also a local path is a path
+    )
+
+
+def _split_untrusted(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A saved model's parameters without the paths they name, and those paths as hints."""
+    params, hints = dict(params), {}
+    for name in RUN_PARAMS:
+        params.pop(name, None)
+    for name in PATH_PARAMS:
+        value = params.get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        hints[name] = value
+        params[name] = None
+    for name in MODEL_NAME_PARAMS:
+        value = params.get(name)
+        if value is not None and not _is_hub_id(value):
+            hints[name] = value
+            params[name] = None
+    return params, hints
+
 
 _SEMANTIC = SemanticConfig()
 _VGGISH = VGGishConfig()
@@ -273,10 +321,22 @@ class ZeroShotClassifier(ZsacEstimator):
         if isinstance(classes, ClassTable):
             return self._checked_table(classes)
         items = classes_from_texts(classes, spec=self.semantic, label_template=self.label_template)
-        if getattr(self, "_check_text_models", False):
-            self._check_text_models = False
-            warn_on_drift(self._embedder(), self.semantic, self.class_info_, self.class_embeddings_)
-        return self._embedder().embed(self.semantic, items)
+        try:
+            if getattr(self, "_check_text_models", False):
+                self._check_text_models = False
+                warn_on_drift(self._embedder(), self.semantic, self.class_info_, self.class_embeddings_)
+            return self._embedder().embed(self.semantic, items)
+        except (ConfigError, DataError) as exc:
+            hints = getattr(self, "source_hints_", None)
+            if not hints:
+                raise
+            # Name where the saved model's text sources came from (never their content).
+            told = "; ".join(f"{name}={value!r}" for name, value in sorted(hints.items()))
+            raise type(exc)(
+                f"{exc} (this model was trained with {told}; a loaded model does not open paths named in "
+                "its folder: pass them again, e.g. ZeroShotClassifier.load(..., word2vec=...), or embed the "
+                "classes with zsac embed-classes and give that table to zsac classify --classes-file)"
+            ) from exc
 
     def _checked_table(self, table: ClassTable) -> ClassTable:
         if table.spec is None or parse_spec(table.spec) != parse_spec(self.semantic) or table.dim != self.semantic_dim_:
@@ -528,22 +588,28 @@ class ZeroShotClassifier(ZsacEstimator):
             "lambda_grid": list(map(float, params["lambda_grid"])),
         }
         params["tables"] = {k: os.fspath(v) for k, v in (params["tables"] or {}).items()} or None
+        run = {name: params[name] for name in RUN_PARAMS}
+        # Paths are kept as hints only (see PATH_PARAMS); run details go to the training log.
+        params, hints = _split_untrusted(params)
+        int8_sha256 = None if self.acoustic_encoder_ is None else self.acoustic_encoder_.int8_sha256
         description = {
-            "params": params, "semantic_sources": self.semantic_sources_,
+            "params": params, "source_hints": hints, "semantic_sources": self.semantic_sources_,
             "classes": [dataclasses.asdict(c) for c in self.class_info_],
             "acoustic_dim": self.acoustic_dim_, "semantic_dim": self.semantic_dim_,
             "has_acoustic_model": self.acoustic_encoder_ is not None, "lambda": self.lambda_,
             "lambda_scores": {str(k): v for k, v in self.lambda_scores_.items()}, "quantization": self.quantization_,
-            "acoustic_history": self.acoustic_history_,
+            "int8_sha256": int8_sha256,
         }  # fmt: skip
         subfolders = {BILINEAR_FOLDER: lambda path: save_bilinear(self.bilinear_, path)}
         if self.acoustic_encoder_ is not None:
             subfolders[ACOUSTIC_FOLDER] = lambda path: self.acoustic_encoder_.save(
                 path, metadata={"classes": list(self.classes_)}
             )
+        log = {"acoustic_history": self.acoustic_history_, "run": run}
         return write_classifier_folder(
-            directory, description=description, class_embeddings=self.class_embeddings_, subfolders=subfolders
-        )
+            directory, description=description, class_embeddings=self.class_embeddings_, subfolders=subfolders,
+            training_log=log,
+        )  # fmt: skip
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], **overrides: Any) -> ZeroShotClassifier:
@@ -558,9 +624,28 @@ class ZeroShotClassifier(ZsacEstimator):
         """
         cls.check_param_names(overrides)
         directory = Path(directory)
-        config, class_embeddings = read_classifier_folder(directory)
+        for attempt in range(_LOAD_ATTEMPTS):
+            version = model_version(directory)
+            try:
+                return cls._load_version(directory, version, overrides)
+            except (CheckpointError, OSError):
+                # Another process switched the folder to a new version (and deleted this one)
+                # while it was read: read the new one. A folder that stays put fails for real.
+                if attempt == _LOAD_ATTEMPTS - 1 or model_version(directory) == version:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @classmethod
+    def _load_version(cls, directory: Path, version: Path, overrides: dict[str, Any]) -> ZeroShotClassifier:
+        config, class_embeddings = read_classifier_folder(version)
+        config_path = version / CLASSIFIER_FILE
         try:
-            model = cls(**{**config["params"], **overrides})
+            params, hints = _split_untrusted(config["params"])
+            saved_hints = config.get("source_hints") or {}
+            hints |= {k: v for k, v in saved_hints.items() if k in (*PATH_PARAMS, *MODEL_NAME_PARAMS)}
+            model = cls(**{**params, **overrides})
+            # Hints for error messages of what the caller did not pass again.
+            model.source_hints_ = {k: v for k, v in hints.items() if k not in overrides}
             model.class_info_ = [ClassInfo(**c) for c in config["classes"]]
             model.classes_ = np.array([c.name for c in model.class_info_])
             model.acoustic_dim_, model.semantic_dim_ = int(config["acoustic_dim"]), int(config["semantic_dim"])
@@ -568,19 +653,23 @@ class ZeroShotClassifier(ZsacEstimator):
             model.lambda_scores_ = {float(k): float(v) for k, v in config["lambda_scores"].items()}
             model.semantic_sources_ = dict(config["semantic_sources"])
             model.quantization_ = config.get("quantization")
-            model.acoustic_history_ = list(config.get("acoustic_history", []))
+            int8_sha256 = config.get("int8_sha256")
             has_acoustic = bool(config["has_acoustic_model"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"malformed classifier file {directory / CLASSIFIER_FILE}: {exc}") from exc
+            raise CheckpointError(f"malformed classifier file {config_path}: {exc}") from exc
+        # Timings of the VGGish epochs: from the training log (zsac 0.1 kept them in classifier.json).
+        history = read_training_log(directory, version).get("acoustic_history", config.get("acoustic_history", []))
+        model.acoustic_history_ = list(history) if isinstance(history, list) else []
         model._check_params()
         model.class_embeddings_ = class_embeddings
-        model.bilinear_, _ = load_bilinear(directory / BILINEAR_FOLDER)
+        model.bilinear_, _ = load_bilinear(version / BILINEAR_FOLDER)
         if model.bilinear_.W_.shape != (model.acoustic_dim_, model.semantic_dim_):
-            raise CheckpointError(f"{directory / BILINEAR_FOLDER} does not fit {directory / CLASSIFIER_FILE}")
+            raise CheckpointError(f"{version / BILINEAR_FOLDER} does not fit {config_path}")
         model.acoustic_encoder_ = None
         if has_acoustic:
             model.acoustic_encoder_ = AcousticEncoder.load(
-                directory / ACOUSTIC_FOLDER, quantization=model.quantization_
-            )
+                version / ACOUSTIC_FOLDER, quantization=model.quantization_, int8_sha256=int8_sha256,
+                int8_required=model.inference == "int8",
+            )  # fmt: skip
         model._check_text_models = True  # on the first new class list, see warn_on_drift
         return model

@@ -16,6 +16,7 @@ Likewise the int8 session starts on first use.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
@@ -27,16 +28,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import acoustic
+from .._atomic import read_regular_bytes
 from ..checkpoint import (
     VGGISH_WEIGHTS_FILE,
     array_shapes,
+    model_version,
+    read_arrays,
     read_vggish_description,
     read_vggish_weights,
     write_vggish_folder,
 )
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
 from .config import VGGishConfig
-from .int8_session import INT8_FILE, Int8Session, int8_available, runtime_available
+from .int8_session import INSTALL_HINT, INT8_FILE, Int8Session, int8_available, runtime_available
 from .pooling import clip_means
 
 if TYPE_CHECKING:
@@ -79,6 +83,8 @@ class AcousticEncoder:
         The VGGish folder the weights come from.
     int8 : bytes or None
         An int8 ONNX copy (see :func:`~zsac.acoustic.onnx_int8.quantize_vggish_int8`).
+    int8_source : path or None
+        The file the int8 copy was read from, named in errors.
     quantization : mapping or None
         The copy's tolerance report; the copy is used only when ``quantization["passed"]``.
     """
@@ -91,6 +97,7 @@ class AcousticEncoder:
         source: str | os.PathLike[str] | None = None,
         int8: bytes | None = None,
         quantization: Mapping[str, Any] | None = None,
+        int8_source: str | os.PathLike[str] | None = None,
     ) -> None:
         if weights is None and source is None:
             raise ConfigError("an AcousticEncoder needs its weights or the folder that holds them")
@@ -98,9 +105,11 @@ class AcousticEncoder:
         self._weights = None if weights is None else dict(weights)
         self.source = None if source is None else Path(source)
         self.int8 = int8
+        self.int8_source = None if int8_source is None else Path(int8_source)
         self.quantization = None if quantization is None else dict(quantization)
         self._model: VGGish | None = None
         self._session: Int8Session | None = None
+        self._held_weights: int | None = None  # see load
 
     # -- construction ------------------------------------------------------------------
 
@@ -114,7 +123,12 @@ class AcousticEncoder:
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike[str], *, quantization: Mapping[str, Any] | None = None
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        quantization: Mapping[str, Any] | None = None,
+        int8_sha256: str | None = None,
+        int8_required: bool = False,
     ) -> AcousticEncoder:
         """The encoder of a VGGish folder (``zsac train-acoustic``'s ``final/`` or a classifier's ``acoustic/``).
 
@@ -122,15 +136,38 @@ class AcousticEncoder:
         need (their file's header is checked now, so a missing or garbled file fails here).
         ``quantization`` overrides the int8 copy's report stored in the folder (classifier
         folders of zsac 0.1 keep it in ``classifier.json`` only).
+
+        The int8 copy is used only when its sha256 is the one recorded at save
+        (``int8_sha256``, from ``classifier.json``, else the folder's description) and
+        ``onnx`` is installed to check it for external data (see
+        :class:`~zsac.acoustic.int8_session.Int8Session`); otherwise it is left out with a
+        warning, and VGGish runs in fp32 or bf16.
+
+        Raises
+        ------
+        CheckpointError
+            A file is missing or malformed; or ``int8_required`` and the int8 copy cannot be used.
         """
-        directory = Path(directory)
+        directory = model_version(directory)
         description = read_vggish_description(directory)
         array_shapes(directory / VGGISH_WEIGHTS_FILE)
+        # Held open until the weights are read: a save into the model folder meanwhile deletes this
+        # version, and the weights must still be this version's.
+        held = _hold_open(directory / VGGISH_WEIGHTS_FILE)
+        metadata = description.get("metadata") if isinstance(description.get("metadata"), dict) else {}
         if quantization is None:
-            quantization = description.get("metadata", {}).get("quantization")
+            quantization = metadata.get("quantization")
         int8_path = directory / INT8_FILE
-        int8 = int8_path.read_bytes() if int8_path.is_file() else None
-        return cls(model_config=description["model"], source=directory, int8=int8, quantization=quantization)
+        int8 = None
+        if os.path.lexists(int8_path):
+            expected = int8_sha256 if int8_sha256 is not None else metadata.get("int8_sha256")
+            int8 = _checked_int8(int8_path, expected, required=int8_required)
+        encoder = cls(
+            model_config=description["model"], source=directory, int8=int8, quantization=quantization,
+            int8_source=int8_path if int8 is not None else None,
+        )  # fmt: skip
+        encoder._held_weights = held
+        return encoder
 
     # -- the networks --------------------------------------------------------------------
 
@@ -148,8 +185,20 @@ class AcousticEncoder:
         if self._model is not None:
             return {k: v.detach().to("cpu").contiguous().numpy() for k, v in self._model.state_dict().items()}
         if self._weights is None:
-            self._weights = read_vggish_weights(self.source)
+            held, self._held_weights = self._held_weights, None
+            if held is not None and os.path.exists(f"/proc/self/fd/{held}"):
+                try:  # the file of the version loaded, even if a save has deleted it since
+                    self._weights = read_arrays(f"/proc/self/fd/{held}", name=self.source / VGGISH_WEIGHTS_FILE)
+                finally:
+                    os.close(held)
+            else:
+                self._weights = read_vggish_weights(self.source)
         return self._weights
+
+    def __del__(self) -> None:
+        held = getattr(self, "_held_weights", None)
+        if held is not None:
+            os.close(held)
 
     @property
     def model(self) -> VGGish:
@@ -160,9 +209,14 @@ class AcousticEncoder:
             self._weights = None  # the model holds them now
         return self._model
 
+    @property
+    def int8_sha256(self) -> str | None:
+        """The sha256 of the int8 copy (recorded at save, checked at load), or ``None`` without one."""
+        return None if self.int8 is None else hashlib.sha256(self.int8).hexdigest()
+
     def _int8_session(self) -> Int8Session:
         if self._session is None:
-            self._session = Int8Session(self.int8)
+            self._session = Int8Session(self.int8, name=self.int8_source)
         return self._session
 
     # -- inference -------------------------------------------------------------------------
@@ -238,7 +292,7 @@ class AcousticEncoder:
 
     def save(self, directory: str | os.PathLike[str], *, metadata: Mapping[str, Any] | None = None) -> Path:
         """Write a VGGish folder (weights, description, and the int8 copy with its report), replaced whole."""
-        metadata = {**(metadata or {}), "quantization": self.quantization}
+        metadata = {**(metadata or {}), "quantization": self.quantization, "int8_sha256": self.int8_sha256}
         return write_vggish_folder(
             directory,
             model_config=self.model_config,
@@ -246,6 +300,45 @@ class AcousticEncoder:
             metadata=metadata,
             extra_files={INT8_FILE: self.int8} if self.int8 is not None else {},
         )
+
+
+def _hold_open(path: Path) -> int | None:
+    """A read-only descriptor of ``path`` where ``/proc/self/fd`` can reopen it (Linux), else None."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+
+
+def _checked_int8(path: Path, expected: Any, *, required: bool) -> bytes | None:
+    """The int8 copy at ``path`` when it is the model's own (its sha256 is ``expected``) and can be checked.
+
+    A copy that is not tied to its model (no sha256 recorded, or another one) or that cannot
+    be checked for external data (``onnx`` missing) is left out with a warning, or refused
+    with CheckpointError when int8 inference was asked for explicitly.
+    """
+
+    def refuse(reason: str) -> None:
+        if required:
+            raise CheckpointError(f"{path}: {reason}; refusing the int8 copy")
+        logger.warning("%s: %s; the int8 copy is not used (VGGish runs in fp32/bf16)", path, reason)
+
+    if not int8_available():
+        refuse(f"onnx is not installed, so the int8 copy cannot be checked for external data ({INSTALL_HINT})")
+        return None
+    if not isinstance(expected, str):
+        refuse("the model records no sha256 for its int8 copy")
+        return None
+    try:
+        data = read_regular_bytes(path, what="int8 ONNX file")
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != expected:
+        refuse("this is not the int8 copy the model was saved with (its sha256 differs)")
+        return None
+    return data
 
 
 def fit_encoder(

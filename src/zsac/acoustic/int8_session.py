@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from .._atomic import read_regular_bytes
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
 
@@ -85,21 +87,32 @@ class Int8Session:
         ``onnxruntime`` is missing, or ``threads < 1``.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | bytes, *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | bytes,
+        *,
+        threads: int | None = None,
+        name: str | os.PathLike[str] | None = None,
+    ) -> None:
         ort = import_onnxruntime()
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be >= 1 or None, got {threads}")
         if isinstance(path, bytes):
-            # A model held in memory (a classifier between fit and save).
-            source: str | bytes = path
-            path = Path("<in-memory int8 VGGish>")
+            # A model held in memory: read from a model folder (``name`` is its file), or made by fit.
+            source = path
+            path = Path(name) if name is not None else Path("<in-memory int8 VGGish>")
         else:
             path = Path(path)
             if path.is_dir():
                 path = path / INT8_FILE
-            if not path.is_file():
-                raise CheckpointError(f"no int8 VGGish model at {path}")
-            source = str(path)
+            try:
+                source = read_regular_bytes(path, what="int8 ONNX file")
+            except FileNotFoundError as exc:
+                raise CheckpointError(f"no int8 VGGish model at {path}") from exc
+            except OSError as exc:
+                raise CheckpointError(f"cannot read {path}: {exc}") from exc
+        # Before any session: ONNX Runtime would resolve external data against the current folder.
+        check_no_external_data(source, path=path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: ORT's own warnings go to stderr, not to logging
@@ -152,6 +165,88 @@ class Int8Session:
             batch = np.ascontiguousarray(examples[start : start + batch_size, None])
             out[start : start + batch.shape[0]] = self._session.run(None, {self._input_name: batch})[0]
         return out
+
+
+_SCHEMA: ModuleType | None = None
+
+
+def _onnx_schema(path: str | os.PathLike[str]) -> ModuleType:
+    """onnx's protobuf classes (ModelProto, TensorProto), parsed by protobuf with onnx's own schema.
+
+    ``import onnx`` takes about a second, most of it for what a parse does not need; its
+    generated ``onnx_ml_pb2`` module alone takes some 30 ms, so that is loaded when onnx is not
+    imported yet (it registers the same schema that ``import onnx`` does later).
+    """
+    global _SCHEMA
+    if "onnx" in sys.modules:
+        return sys.modules["onnx"]
+    if _SCHEMA is None:
+        try:
+            spec = importlib.util.find_spec("onnx")
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            raise ConfigError(f"checking the int8 VGGish model {path} needs onnx: {INSTALL_HINT}")
+        generated = Path(spec.origin).with_name("onnx_ml_pb2.py")
+        if not generated.is_file():  # another layout of the package: the whole of it
+            import onnx
+
+            return onnx
+        schema_spec = importlib.util.spec_from_file_location("zsac_onnx_ml_pb2", generated)
+        module = importlib.util.module_from_spec(schema_spec)
+        schema_spec.loader.exec_module(module)
+        _SCHEMA = module
+    return _SCHEMA
+
+
+def check_no_external_data(data: bytes, *, path: str | os.PathLike[str]) -> None:
+    """Refuse an ONNX model whose tensors refer to external data, anywhere in its graphs.
+
+    A tensor stored as external data names a file that ONNX Runtime opens (relative to the
+    current folder for a model given as bytes): a crafted model folder could so read any
+    file into the embeddings. zsac's int8 copies hold all their data inline.
+
+    Raises
+    ------
+    CheckpointError
+        ``data`` is not an ONNX model, or holds external data (naming ``path``).
+    ConfigError
+        ``onnx`` is not installed, so the model cannot be checked.
+    """
+    onnx = _onnx_schema(path)
+    try:
+        model = onnx.ModelProto.FromString(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise CheckpointError(f"cannot load the int8 VGGish model {path}: not an ONNX model ({exc})") from exc
+
+    def tensors_of(nodes, graph=None):  # every TensorProto of a graph, its nodes' attributes and subgraphs
+        if graph is not None:
+            yield from graph.initializer
+            for sparse in graph.sparse_initializer:
+                yield from (sparse.values, sparse.indices)
+        for node in nodes:
+            for attribute in node.attribute:
+                if attribute.HasField("t"):
+                    yield attribute.t
+                yield from attribute.tensors
+                sparse_tensors = [*attribute.sparse_tensors]
+                if attribute.HasField("sparse_tensor"):
+                    sparse_tensors.append(attribute.sparse_tensor)
+                for sparse in sparse_tensors:
+                    yield from (sparse.values, sparse.indices)
+                for subgraph in [attribute.g] if attribute.HasField("g") else []:
+                    yield from tensors_of(subgraph.node, subgraph)
+                for subgraph in attribute.graphs:
+                    yield from tensors_of(subgraph.node, subgraph)
+
+    every = [tensors_of(model.graph.node, model.graph), *(tensors_of(function.node) for function in model.functions)]
+    for tensors in every:
+        for tensor in tensors:
+            if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data) > 0:
+                raise CheckpointError(
+                    f"{path} refers to external data (tensor {tensor.name!r}); zsac's int8 models hold "
+                    "all their data, so this file is refused"
+                )
 
 
 def as_examples(examples: np.ndarray, *, what: str) -> np.ndarray:

@@ -250,8 +250,7 @@ def train_vggish(
                 state["best_val_accuracy"], state["best_epoch"] = val_accuracy, epoch
                 best_weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
                 if ckpt is not None:
-                    with atomic_path(ckpt / BEST_FILE) as tmp:
-                        save_file(best_weights, tmp)
+                    _write_tensors(ckpt / BEST_FILE, best_weights)
             if epoch - state["best_epoch"] >= patience:
                 state["stopped_early"] = True
                 bar.set_description("VGGish, stopped early")  # so that a bar short of its total reads as done
@@ -391,8 +390,18 @@ def _save_checkpoint(
         for key, value in param_state.items():
             tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().to("cpu").contiguous()
     metadata = {"state": json.dumps(state), "fingerprint": fingerprint, "zsac_version": __version__}
-    with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata=metadata)
+    _write_tensors(path, tensors, metadata=metadata)
+
+
+def _write_tensors(path: Path, tensors: dict[str, torch.Tensor], *, metadata: dict[str, str] | None = None) -> None:
+    """Write a checkpoint file atomically; a full disk or a read-only folder is one DataError naming it."""
+    try:
+        with atomic_path(path) as tmp:
+            save_file(tensors, tmp, metadata=metadata)
+    except (OSError, SafetensorError) as exc:  # safetensors reports write errors as SafetensorError
+        raise DataError(
+            f"cannot write the VGGish checkpoint {path}: {exc}; free space or write elsewhere, then rerun to resume"
+        ) from exc
 
 
 def _restore(

@@ -18,7 +18,13 @@ import torch
 from torch import nn
 
 from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
-from ..checkpoint import VGGISH_WEIGHTS_FILE, read_vggish_description, read_vggish_weights, write_vggish_folder
+from ..checkpoint import (
+    VGGISH_WEIGHTS_FILE,
+    model_version,
+    read_vggish_description,
+    read_vggish_weights,
+    write_vggish_folder,
+)
 from ..errors import CheckpointError, ConfigError
 from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, check_vggish_size
 
@@ -187,6 +193,7 @@ def load_vggish(
     metadata : dict
         What was passed to :func:`save_vggish`.
     """
+    directory = model_version(directory)  # one version for the description and the weights
     description = read_vggish_description(directory)
     weights = read_vggish_weights(directory)
     model = vggish_from_weights(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._atomic import output_lock
 from .._settings import parse_device, parse_seed, settings_of
 from ..acoustic.config import VGGishConfig
 from ..classifier import ZeroShotClassifier
@@ -69,6 +70,27 @@ def run_reproduce(
     """
     if dataset not in REPRODUCE_DATASETS:
         raise ConfigError(f"dataset must be one of {list(REPRODUCE_DATASETS)}, got {dataset!r}")
+    if options.get("out") is not None:
+        with output_lock(options["out"]):  # one zsac run at a time writes a results folder
+            return _run_reproduce(dataset=dataset, semantic=semantic, solver=solver, max_iter=max_iter,
+                                  lambda_grid=lambda_grid, bilinear_device=bilinear_device, progress=progress,
+                                  **options)  # fmt: skip
+    return _run_reproduce(dataset=dataset, semantic=semantic, solver=solver, max_iter=max_iter,
+                          lambda_grid=lambda_grid, bilinear_device=bilinear_device, progress=progress,
+                          **options)  # fmt: skip
+
+
+def _run_reproduce(
+    *,
+    dataset: str,
+    semantic: str | None,
+    solver: str,
+    max_iter: int | None,
+    lambda_grid: Sequence[float],
+    bilinear_device: str,
+    progress: bool,
+    **options: Any,
+) -> ReproductionResult:
     text_models = SemanticConfig(**_take(options, _SEMANTIC_FIELDS))
     specs = SemanticConfig(semantic=semantic).specs() if semantic else None
     vggish = _take(options, _VGGISH_FIELDS)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._atomic import output_lock
 from .._settings import settings_of
+from ..checkpoint import check_model_target
 from ..classifier import ZeroShotClassifier
 from ..datasets.folder import dataset_clips
 from ..semantic.side_info import esc50_class_info, read_class_file
@@ -59,6 +61,28 @@ def run_train(
     """
     ZeroShotClassifier.check_param_names(params)
     data, out = Path(data), Path(out)
+    # Before any audio work: -o must be a model folder, an empty folder or a new name, and no other
+    # zsac run may be writing it (the lock is held until the model is saved).
+    check_model_target(out)
+    with output_lock(out):
+        return _train(data=data, out=out, classes_file=classes_file, ontology=ontology, train_classes=train_classes,
+                      exclude_classes=exclude_classes, cache_dir=cache_dir, use_cache=use_cache, progress=progress,
+                      params=params)  # fmt: skip
+
+
+def _train(
+    *,
+    data: Path,
+    out: Path,
+    classes_file: str | os.PathLike[str] | None,
+    ontology: str | os.PathLike[str] | None,
+    train_classes: Sequence[str] | None,
+    exclude_classes: Sequence[str] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    use_cache: bool,
+    progress: bool,
+    params: dict[str, Any],
+) -> dict[str, Any]:
     clips, _ = dataset_clips(data, classes=train_classes, exclude_classes=exclude_classes)
     names = sorted({clip.label for clip in clips})
     if classes_file is None and (data / "classes.csv").is_file():
@@ -72,7 +96,8 @@ def run_train(
             logger.warning("%s does not describe %s; their names stand in", classes_file, unlisted)
     elif ontology is not None and (data / "meta" / "esc50.csv").is_file():
         class_texts = esc50_class_info(names, ontology=ontology)
-    partial = out.with_name(out.name + ".partial")
+    absolute = Path(os.path.abspath(out))  # "-o ." has no name of its own
+    partial = absolute.with_name(absolute.name + ".partial")
     classifier = ZeroShotClassifier(
         **params,
         checkpoint_dir=partial / "acoustic",

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._atomic import write_json_atomic
+from .._atomic import output_lock, write_json_atomic
 from .._settings import check_device_name, check_seed, parse_device, parse_seed
 from ..acoustic.config import VGGishConfig
 from ..acoustic.training import train_vggish
 from ..datasets.folder import dataset_clips
+from ..errors import DataError
 from ..features import FeatureCache, extract_examples
 from ._options import (
     add_cache_options,
@@ -55,6 +56,30 @@ def run_train_acoustic(
     config = VGGishConfig(**vggish)
     check_seed(seed)
     check_device_name(device)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise DataError(f"{out} is a file, not an output folder; refusing to write into it")
+    with output_lock(out):  # one zsac run at a time writes a folder; held until the summary is written
+        return _train_acoustic(
+            data=data, out=out, config=config, train_classes=train_classes, exclude_classes=exclude_classes,
+            seed=seed, device=device, cache_dir=cache_dir, use_cache=use_cache, pad_short=pad_short,
+            progress=progress,
+        )  # fmt: skip
+
+
+def _train_acoustic(
+    *,
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: VGGishConfig,
+    train_classes: Sequence[str] | None,
+    exclude_classes: Sequence[str] | None,
+    seed: int,
+    device: str | None,
+    cache_dir: str | os.PathLike[str] | None,
+    use_cache: bool,
+    pad_short: bool,
+    progress: bool,
+) -> dict[str, Any]:
     clips, _ = dataset_clips(Path(data), classes=train_classes, exclude_classes=exclude_classes)
     extracted = extract_examples(
         [clip.path for clip in clips], cache=FeatureCache(cache_dir) if use_cache else None, pad_short=pad_short,
