@@ -23,6 +23,7 @@ from zsac import ConfigError, DataError, ZeroShotClassifier
 from zsac._settings import MAX_SEED, check_device_name
 from zsac.acoustic.config import MAX_VGGISH_PARAMETERS, VGGishConfig, vggish_parameter_count
 from zsac.acoustic.vggish import VGGish, load_vggish, save_vggish
+from zsac.checkpoint import model_version
 from zsac.cli import main
 from zsac.commands import run_classify, run_train
 from zsac.compatibility import Bilinear
@@ -250,7 +251,7 @@ def test_vggish_config_bounds():
 
 def test_model_folder_with_absurd_widths_is_refused_before_allocating(tmp_path, monkeypatch):
     folder = save_vggish(VGGish(conv_channels=(2, 2, 2, 2), fc_units=4), tmp_path / "vggish")
-    config_file = folder / "config.json"
+    config_file = model_version(folder) / "config.json"
     config = json.loads(config_file.read_text())
     config["model"]["fc_units"] = 60_000
     config_file.write_text(json.dumps(config))
