@@ -324,3 +324,24 @@ class TestHelpers:
 
         with pytest.raises(ConfigError, match="xml"):
             format_results(ClassificationRun(classes=[], results=[], failures={}), "xml")
+
+
+class TestTextSources:
+    def test_new_classes_of_a_table_model_need_the_table_given_again(self, dataset, recordings, tmp_path, capsys):
+        from zsac.semantic.tables import ClassTable
+
+        names = (*CLASSES, "siren")
+        rows = np.random.default_rng(0).normal(size=(len(names), 8)).astype(np.float32)
+        table = ClassTable(rows, names=names).save(tmp_path / "wle.npz")
+        out = tmp_path / "wle-model"
+        run_train(data=dataset, out=out, semantic="WLE", tables={"WLE": str(table)}, progress=False, **SMALL)
+        clip = str(recordings / "hum.wav")
+        # The model folder names the table, but a loaded model never opens a path from its folder.
+        assert main(["-q", "classify", str(out), clip, "--classes", "siren", "low_hum"]) == 2
+        assert "pass them again" in capsys.readouterr().err
+        code = main(["-q", "classify", str(out), clip, "--classes", "siren", "low_hum", "--table", f"WLE={table}",
+                     "--format", "json"])  # fmt: skip
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        data = json.loads(captured.out)
+        assert data["classes"] == ["siren", "low_hum"] and len(data["files"]) == 1

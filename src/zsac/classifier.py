@@ -334,8 +334,8 @@ class ZeroShotClassifier(ZsacEstimator):
             told = "; ".join(f"{name}={value!r}" for name, value in sorted(hints.items()))
             raise type(exc)(
                 f"{exc} (this model was trained with {told}; a loaded model does not open paths named in "
-                "its folder: pass them again, e.g. ZeroShotClassifier.load(..., word2vec=...), or embed the "
-                "classes with zsac embed-classes and give that table to zsac classify --classes-file)"
+                "its folder: pass them again, e.g. zsac classify --word2vec/--glove/--table or "
+                "ZeroShotClassifier.load(..., word2vec=...))"
             ) from exc
 
     def _checked_table(self, table: ClassTable) -> ClassTable:

@@ -50,11 +50,19 @@ def run_classify(
     device: str | None = None,
     temperature: float | None = None,
     progress: bool = True,
+    word2vec: str | None = None,
+    glove: str | None = None,
+    sentence_model: str | None = None,
+    bert: str | None = None,
+    tables: Any = None,
 ) -> tuple[ClassificationRun, str]:
     """Classify audio files into any classes; see ``zsac classify --help``.
 
     ``classes_file`` may also be a class embedding table written by ``zsac embed-classes``
     under the model's spec; ``inference``, ``device`` and ``temperature`` default to the model's.
+    ``word2vec``, ``glove``, ``sentence_model``, ``bert`` and ``tables`` embed new class
+    names (None: the model's own, when it is not a local path): a loaded model never opens a
+    path named in its own folder, so a model trained on local word vectors needs them given again.
 
     Returns
     -------
@@ -65,7 +73,10 @@ def run_classify(
     if out is not None:
         check_output_file(out)  # before hours of work, not after
     class_texts = class_list(classes, classes_file, tables=True)
-    classifier = load_for_inference(model, inference=inference, device=device, temperature=temperature)
+    classifier = load_for_inference(
+        model, inference=inference, device=device, temperature=temperature, word2vec=word2vec, glove=glove,
+        sentence_model=sentence_model, bert=bert, tables=tables or None,
+    )  # fmt: skip
     paths = collect_audio_files(files)
     if not paths:
         raise DataError("no audio files to classify")
@@ -99,6 +110,11 @@ def run_embed(
     return run
 
 
+#: Where new class names get their embeddings: given again at classification time, because a
+#: loaded model never opens a path named in its folder (a model folder is untrusted input).
+TEXT_SOURCES = ("word2vec", "glove", "sentence_model", "bert", "tables")
+
+
 def _inference_arguments(parser: argparse.ArgumentParser, names: Sequence[str]) -> None:
     # None: the model's own setting, as saved.
     add_settings(parser, settings_of(ZeroShotClassifier), names, defaults=dict.fromkeys(names))
@@ -119,6 +135,8 @@ def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("-o", "--out", help="write the results to this file instead of standard output")
     _inference_arguments(parser, ["inference", "device", "temperature"])
+    group = parser.add_argument_group("text sources of new class names (as given to zsac train)")
+    _inference_arguments(group, list(TEXT_SOURCES))
 
 
 def add_embed_arguments(parser: argparse.ArgumentParser) -> None:
