@@ -1,0 +1,141 @@
+"""``kill -9`` of a process in the middle of saving a model: does one complete model survive, and does a rerun clean up?
+
+A child process saves two models into one folder in turn, without pause; it is killed with
+SIGKILL after a random delay, so the kill lands at a random step of some save. After each kill
+the folder is loaded: the load is *whole* when its class embeddings and W are those of one of
+the two models, *mixed* when they come from both, and *failed* when it raised. Leftovers are
+entries other than what a finished save leaves. After all the kills, one more save runs to
+completion and the leftovers are counted again. ``--baseline SRC`` adds another source tree
+(e.g. ``git worktree add /tmp/old <commit>`` and ``--baseline /tmp/old/src``).
+
+Usage: python bench/kill_during_save.py [--kills 100] [--seed 0] [--baseline SRC]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parents[1] / "src"
+NAMES = [f"sound {k:02d}" for k in range(8)]
+
+SAVER = """
+import sys
+from zsac import ZeroShotClassifier
+a, b, target, table = sys.argv[1:5]
+models = [ZeroShotClassifier.load(p, tables={"WLE": table}) for p in (a, b)]
+print("ready", flush=True)
+n = 0
+while True:
+    models[n % 2].save(target)
+    n += 1
+"""
+
+
+def worker(scratch: Path, kills: int, seed: int) -> dict[str, int]:
+    """The kills in this process's zsac (``PYTHONPATH``): counts of whole, mixed and failed loads, and leftovers."""
+    from zsac import ZeroShotClassifier
+    from zsac.semantic.tables import ClassTable
+
+    rng = np.random.default_rng(0)
+    table = ClassTable(rng.normal(size=(8, 6)).astype(np.float32), names=tuple(NAMES)).save(scratch / "wle.npz")
+    X, y = rng.normal(size=(80, 16)).astype(np.float32), np.repeat(NAMES, 10)
+    models = []
+    for names, folder in ((NAMES[:4], "a"), (NAMES[3:], "b")):
+        keep = np.isin(y, names)
+        model = ZeroShotClassifier(semantic="WLE", tables={"WLE": str(table)}, lam=1.0, progress=False, max_iter=3)
+        models.append(model.fit(X[keep], y[keep]))
+        model.save(scratch / folder)
+    target = models[0].save(scratch / "target")
+    finished = {entry.name for entry in target.iterdir()}  # what one finished save leaves
+    delays = np.random.default_rng(seed).uniform(0.0, 0.4, size=kills)
+    counts = {"kills": kills, "whole": 0, "mixed": 0, "failed": 0, "lost": 0, "most leftovers": 0}
+    for delay in delays:
+        saver = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(scratch / "a"), str(scratch / "b"), str(target), str(table)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert saver.stdout.readline().strip() == "ready"
+        time.sleep(float(delay))
+        os.kill(saver.pid, signal.SIGKILL)
+        saver.wait()
+        if not target.exists():  # the folder itself is gone: the model is lost
+            counts["lost"] += 1
+            continue
+        try:
+            loaded = ZeroShotClassifier.load(target, tables={"WLE": str(table)})
+        except Exception:  # noqa: BLE001  (any failure of a load is what is counted)
+            counts["failed"] += 1
+        else:
+            same = [
+                np.array_equal(loaded.class_embeddings_, m.class_embeddings_)
+                and np.array_equal(loaded.bilinear_.W_, m.bilinear_.W_)
+                for m in models
+            ]
+            counts["whole" if any(same) else "mixed"] += 1
+        left = [p for p in target.parent.iterdir() if p.name.startswith((".target", "target")) and p.name != "target"]
+        left += [p for p in target.iterdir() if not p.name.startswith("v-") and p.name not in finished]
+        counts["most leftovers"] = max(counts["most leftovers"], len(left))
+    try:
+        models[1].save(target)
+        counts["rerun saved"] = 1
+    except Exception:  # noqa: BLE001
+        counts["rerun saved"] = 0
+    left = [p for p in target.parent.iterdir() if p.name.startswith((".target", "target")) and p.name != "target"]
+    if target.exists():
+        left += [p for p in target.iterdir() if p.name not in finished and not p.name.startswith("v-")]
+        left += [p for p in target.iterdir() if p.name.startswith("v-")][1:]  # more than one version
+    counts["leftovers after rerun"] = len(left)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the delays before each kill")
+    parser.add_argument("--baseline", type=Path, help="another zsac source tree (its src folder) to compare")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        sys.stdout.write(json.dumps(worker(args.worker, args.kills, args.seed)) + "\n")
+        return
+    trees = {"this tree": HERE}
+    if args.baseline is not None:
+        trees[f"baseline ({args.baseline})"] = args.baseline.resolve()
+    rows = {}
+    for name, source in trees.items():
+        scratch = Path(tempfile.mkdtemp(prefix="zsac-kill-"))
+        env = {**os.environ, "PYTHONPATH": str(source)}
+        done = subprocess.run(
+            [sys.executable, __file__, "--worker", str(scratch), "--kills", str(args.kills), "--seed", str(args.seed)],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"the worker of {name} failed:\n{done.stderr[-3000:]}")
+        rows[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    sys.stdout.write(
+        f"`python {' '.join(shlex.quote(a) for a in sys.argv)}`  ({platform.machine()}, {os.cpu_count()} CPUs)\n\n"
+        "| tree | kills | loads whole | mixed | failed | folder lost | most leftovers after a kill | rerun saved | "
+        "leftovers after the rerun |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    for name, row in rows.items():
+        sys.stdout.write(
+            f"| {name} | {row['kills']} | {row['whole']} | {row['mixed']} | {row['failed']} | {row['lost']} "
+            f"| {row['most leftovers']} "
+            f"| {row['rerun saved']} | {row['leftovers after rerun']} |\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
