@@ -72,7 +72,7 @@ def main() -> None:
                 "train -o": ["train", "--data", str(data), "-o", str(full / "model"), *fast],
                 "embed -o": ["embed", str(model), *files, "-o", str(full / "embeddings.npz"), "--segments"],
                 "classify -o": ["classify", str(model), *files, "--classes", "hum", "whistle", "--format", "csv",
-                                "-o", str(full / "results.csv")],
+                                "--timeline", "1", "-o", str(full / "results.csv")],
             }  # fmt: skip
             for name, command in commands.items():
                 done = run(command, source)
