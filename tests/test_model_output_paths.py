@@ -72,7 +72,7 @@ def test_output_is_a_folder_that_is_not_a_model(data, tmp_path, capsys, no_train
 def test_output_is_the_current_folder(data, tmp_path, capsys, no_training, monkeypatch):
     monkeypatch.chdir(data.parent)  # holds data/ and wle.npz
     assert main(train(data, ".")) == 2
-    assert "refusing to write a model into it" in one_line_error(capsys)
+    assert "refusing to write a model folder into it" in one_line_error(capsys)
 
 
 def test_output_in_a_read_only_folder(data, tmp_path, capsys, no_training, monkeypatch):

@@ -162,15 +162,22 @@ def write_json_atomic(target: str | os.PathLike[str], obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _check_replaceable(target: Path, own: Callable[[str], bool] | None) -> None:
+def check_replaceable(target: Path, own: Callable[[str], bool] | None, *, what: str = "folder") -> None:
+    """Refuse to replace ``target`` when it is a file, or a folder that holds an entry ``own`` does not claim.
+
+    Raises
+    ------
+    DataError
+        Naming ``target`` and (up to five of) the foreign entries, so that nothing is lost.
+    """
     if target.exists() and not target.is_dir():
-        raise DataError(f"{target} is a file, not a folder; refusing to replace it")
+        raise DataError(f"{target} is a file, not a {what}; refusing to replace it")
     if own is not None and target.is_dir():
         foreign = sorted(entry.name for entry in target.iterdir() if not own(entry.name))
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise DataError(
-                f"{target} holds what this command does not write ({shown}); refusing to replace it, "
+                f"{target} holds what zsac does not write ({shown}); refusing to write a {what} into it, "
                 "so nothing is lost: write to another folder"
             )
 
@@ -189,7 +196,7 @@ def replace_directory(staging: Path, target: Path, *, own: Callable[[str], bool]
         names it, so that replacing a folder never deletes something else.
     """
     staging, target = Path(staging), Path(target)
-    _check_replaceable(target, own)
+    check_replaceable(target, own)
     _swap_into_place(staging, target)
     # What a crash between the two renames of an earlier swap left: the new folder is in place now.
     for leftover in target.parent.glob(f".{glob_escape(target.name)}.old-*"):
@@ -221,7 +228,7 @@ def staged_directory(target: str | os.PathLike[str], *, own: Callable[[str], boo
     left as it was.
     """
     target = Path(target)
-    _check_replaceable(target, own)
+    check_replaceable(target, own)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     default_permissions(staging, directory=True)

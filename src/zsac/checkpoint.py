@@ -50,6 +50,7 @@ from safetensors.numpy import load_file, save
 from ._atomic import (
     atomic_path,
     check_regular_file,
+    check_replaceable,
     default_permissions,
     fsync_path,
     read_regular_bytes,
@@ -213,16 +214,7 @@ def _model_target(directory: Path, own: Callable[[str], bool]) -> Path:
     """The real folder to write a model into: a link is written through, a file or a foreign folder refused."""
     if directory.is_symlink():
         directory = Path(os.path.realpath(directory))  # write to the link's target, keep the link
-    if directory.exists() and not directory.is_dir():
-        raise DataError(f"{directory} is a file, not a model folder; refusing to replace it")
-    if directory.is_dir():
-        foreign = sorted(entry.name for entry in directory.iterdir() if not own(entry.name))
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise DataError(
-                f"{directory} holds what zsac does not write ({shown}); refusing to write a model into it, "
-                "so nothing is lost: write to another folder"
-            )
+    check_replaceable(directory, own, what="model folder")
     return directory
 
 
