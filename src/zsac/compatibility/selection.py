@@ -84,9 +84,10 @@ def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: 
     bool
         Whether the model is degenerate (its score spread is below ``DEGENERATE_SPREAD × Δ``).
     """
-    spread = score_spread(model.decision_function(acoustic, class_embeddings))
-    degenerate = spread < DEGENERATE_SPREAD * model.delta
+    scores = model.decision_function(acoustic, class_embeddings)
+    degenerate = _is_degenerate(scores, model.delta)
     if degenerate:
+        spread = score_spread(scores)
         logger.warning(
             "the bilinear model (λ=%g) gives nearly the same score to every class (median spread %.2g, margin Δ=%g), "
             "so its probabilities are flat and its predictions arbitrary; use a smaller λ (lam=...) or more data",
