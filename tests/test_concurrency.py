@@ -389,3 +389,39 @@ def test_a_folder_swap_clears_what_a_crash_between_its_renames_left(tmp_path):
     replace_directory(staging, target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ESC-50"]
     assert (target / "meta.csv").read_text() == "x"
+
+
+# ------------------------------------------------------------------------------------------------ library saves
+
+
+def test_two_library_saves_into_one_folder_leave_one_whole_model(models, tmp_path, monkeypatch):
+    """A whole second save that starts while the first is about to switch ``CURRENT`` waits for it (a lock)."""
+    import threading
+
+    import zsac.checkpoint as checkpoint
+
+    a, b = models
+    folder = tmp_path / "model"
+    real_atomic_path = checkpoint.atomic_path
+    inner: dict[str, object] = {}
+
+    def atomic_path(target):
+        if Path(target).name == POINTER_FILE and "thread" not in inner:
+            # Writer a has renamed its version into place: writer b saves whole now.
+            def save_b():
+                try:
+                    b.save(folder)
+                except BaseException as exc:  # noqa: BLE001  (reported below)
+                    inner["error"] = exc
+
+            inner["thread"] = thread = threading.Thread(target=save_b)
+            thread.start()
+            thread.join(timeout=2)  # with the lock it waits for a; without, it runs to its end
+        return real_atomic_path(target)
+
+    monkeypatch.setattr(checkpoint, "atomic_path", atomic_path)
+    a.save(folder)
+    inner["thread"].join(timeout=30)
+    assert not inner["thread"].is_alive() and "error" not in inner, inner
+    assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) in ("a", "b")
+    assert leftovers(folder) == []

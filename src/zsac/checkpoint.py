@@ -39,7 +39,7 @@ import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -233,9 +233,14 @@ def _clean_model_folder(directory: Path, *, keep: str | None, flat: Callable[[st
     interrupted save, the files of a flat (zsac 0.1) model that a version replaced, and the
     ``.NAME.old-*``/``.NAME.*.tmp`` folders that zsac 0.1's folder swap left beside the folder.
     """
+    # What CURRENT names now is never deleted, even if another writer switched it meanwhile.
+    try:
+        live = model_version(directory).name
+    except CheckpointError:
+        live = None
     for entry in directory.iterdir():
         name = entry.name
-        if name in (POINTER_FILE, TRAINING_LOG_FILE, keep):
+        if name in (POINTER_FILE, TRAINING_LOG_FILE, keep, live):
             continue
         if _VERSION_NAME.fullmatch(name) or (name.startswith(".") and name.endswith(".tmp")) or flat(name):
             _remove(entry)
@@ -304,10 +309,34 @@ def write_model_folder(
 
     target = _model_target(directory, ours)
     try:
-        return _write_version(target, directory, parts, flat=flat, training_log=training_log)
+        target.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(target):
+            return _write_version(target, directory, parts, flat=flat, training_log=training_log)
     except OSError as exc:
         # A full disk, a read-only folder, ...: one line; the staging folder is gone already.
         raise DataError(f"cannot write the model folder {directory}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def _folder_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the model folder itself while a save writes, switches and cleans up.
+
+    Without it, two saves into one folder by the library (the CLI also takes
+    :func:`~zsac._atomic.output_lock`) interleave: one switches ``CURRENT`` to a version the
+    other has deleted, then deletes the other's. A second save waits for the first. Where
+    ``fcntl`` does not exist (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (Windows)
+        yield
+        return
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write_version(
@@ -318,7 +347,6 @@ def _write_version(
     flat: Callable[[str], bool],
     training_log: Mapping[str, Any] | None,
 ) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".stage-", suffix=".tmp", dir=target))
     try:
         default_permissions(staging, directory=True)
