@@ -212,6 +212,59 @@ def test_without_onnx_the_int8_copy_is_not_loaded(vggish_folder, monkeypatch, ca
     assert encoder.backend("auto", "cpu") in ("fp32", "bf16")
 
 
+def open_descriptors() -> int:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd to count open descriptors")
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_failed_loads_leave_no_open_file(vggish_folder):
+    swap_int8(vggish_folder, onnx_bytes(width=8), record=False)  # refused when int8 is required
+    before = open_descriptors()
+    for _ in range(50):
+        with pytest.raises(CheckpointError, match="sha256 differs"):
+            AcousticEncoder.load(vggish_folder, int8_required=True)
+    assert open_descriptors() == before
+
+
+def test_a_copy_reads_its_own_weights_after_the_version_is_deleted(vggish_folder, tmp_path):
+    import copy
+    import pickle
+
+    import torch
+
+    encoder = AcousticEncoder.load(vggish_folder)
+    copies = [copy.deepcopy(encoder), pickle.loads(pickle.dumps(encoder))]
+    old_version = model_version(vggish_folder)
+    torch.manual_seed(1)
+    AcousticEncoder.from_model(VGGish(**SMALL)).save(vggish_folder)  # deletes the version loaded
+    assert not old_version.exists()
+    first = copies[0].weights()
+    # A file opened now may get a descriptor number that a copy once held: no one else closes it.
+    with open(tmp_path / "bystander", "wb") as bystander:
+        for other in (encoder, copies[1]):
+            assert sorted(other.weights()) == sorted(first)
+            for name, array in first.items():
+                np.testing.assert_array_equal(other.weights()[name], array)
+        os.fstat(bystander.fileno())
+        del encoder, copies
+
+
+def test_weights_that_cannot_be_opened_fail_the_load(vggish_folder, monkeypatch):
+    import errno
+
+    real_open = os.open
+
+    def refusing_open(path, *args, **kwargs):
+        if os.fspath(path).endswith("model.safetensors"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        AcousticEncoder.load(vggish_folder)
+
+
 # ------------------------------------------------------------------------------------------------ classifiers
 
 

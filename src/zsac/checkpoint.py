@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load as load_bytes
 from safetensors.numpy import load_file, save
 
 from ._atomic import (
@@ -70,6 +71,7 @@ __all__ = [
     "write_arrays",
     "read_json",
     "read_arrays",
+    "arrays_from_bytes",
     "array_shapes",
     "ArraySpec",
     "VGGISH_WEIGHTS_FILE",
@@ -436,7 +438,6 @@ def read_arrays(
     *,
     expected: ArraySpec | None = None,
     finite: bool = True,
-    name: str | os.PathLike[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file, checked against ``expected`` when given.
 
@@ -449,8 +450,6 @@ def read_arrays(
     finite : bool
         Refuse floating-point arrays that hold NaN or infinity (a model with them gives
         ``nan`` probabilities).
-    name : path or None
-        The file named in errors when ``path`` is another name of it (an open descriptor's).
 
     Raises
     ------
@@ -458,15 +457,40 @@ def read_arrays(
         Naming ``path`` when it is missing, not a regular file, unreadable, holds other
         arrays than expected, or non-finite values.
     """
-    read_from = Path(path)
-    path = Path(name) if name is not None else read_from
+    path = Path(path)
     try:
-        check_regular_file(read_from)
-        arrays = load_file(read_from)
+        check_regular_file(path)
+        arrays = load_file(path)
     except CheckpointError:
         raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    return _checked_arrays(arrays, path, expected=expected, finite=finite)
+
+
+def arrays_from_bytes(
+    data: bytes, *, name: str | os.PathLike[str], expected: ArraySpec | None = None, finite: bool = True
+) -> dict[str, np.ndarray]:
+    """The arrays of a safetensors file's bytes (read by the caller), checked as by :func:`read_arrays`.
+
+    ``name`` is the file named in errors.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``name`` when the bytes are not a safetensors file, or as :func:`read_arrays`.
+    """
+    path = Path(name)
+    try:
+        arrays = load_bytes(bytes(data))
+    except (SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    return _checked_arrays(arrays, path, expected=expected, finite=finite)
+
+
+def _checked_arrays(
+    arrays: dict[str, np.ndarray], path: Path, *, expected: ArraySpec | None, finite: bool
+) -> dict[str, np.ndarray]:
     if expected is not None:
         problems = []
         if set(arrays) != set(expected):
