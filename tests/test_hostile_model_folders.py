@@ -415,3 +415,29 @@ def test_a_pointer_to_elsewhere_is_refused(vggish_folder):
 def test_onnx_is_parsed_by_onnx():
     # The external-data check relies on onnx's parser, not on a scan of the bytes.
     assert onnx.ModelProto.FromString(onnx_bytes()).graph.initializer[0].name == "W"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("source_hints", ["x"]),
+        ("lambda_scores", []),
+        ("semantic_sources", "WLE"),
+        ("params", [1]),
+        ("classes", [[1], [2]]),
+    ],
+)
+def test_a_classifier_json_of_wrong_types_is_one_error(audio_folder, key, value):
+    folder, _, _ = audio_folder
+    edit_classifier_json(folder, lambda config: config.__setitem__(key, value))
+    with pytest.raises(CheckpointError, match="malformed classifier file") as caught:
+        ZeroShotClassifier.load(folder)
+    assert str(model_version(folder) / "classifier.json") in str(caught.value)
+
+
+def test_a_deeply_nested_training_log_is_ignored(audio_folder):
+    folder, paths, model = audio_folder
+    (folder / "training-log.json").write_text("[" * 100_000 + "]" * 100_000)
+    loaded = ZeroShotClassifier.load(folder)
+    assert loaded.acoustic_history_ == []
+    np.testing.assert_array_equal(loaded.class_embeddings_, model.class_embeddings_)

@@ -387,8 +387,8 @@ def read_training_log(directory: str | os.PathLike[str], version: Path) -> dict[
     path = Path(directory) / TRAINING_LOG_FILE
     try:
         log = json.loads(read_regular_bytes(path, what="training log"))
-    except (OSError, ValueError, CheckpointError):
-        return {}
+    except (OSError, ValueError, RecursionError, CheckpointError):
+        return {}  # the log is optional: a model loads without it
     return log if isinstance(log, dict) and log.get("version") == version.name else {}
 
 

@@ -640,8 +640,12 @@ class ZeroShotClassifier(ZsacEstimator):
         config, class_embeddings = read_classifier_folder(version)
         config_path = version / CLASSIFIER_FILE
         try:
-            params, hints = _split_untrusted(config["params"])
             saved_hints = config.get("source_hints") or {}
+            for key, value in (*((k, config[k]) for k in ("params", "semantic_sources", "lambda_scores")),
+                               ("source_hints", saved_hints)):  # fmt: skip
+                if not isinstance(value, dict):
+                    raise TypeError(f"{key!r} is not a JSON object")
+            params, hints = _split_untrusted(config["params"])
             hints |= {k: v for k, v in saved_hints.items() if k in (*PATH_PARAMS, *MODEL_NAME_PARAMS)}
             model = cls(**{**params, **overrides})
             # Hints for error messages of what the caller did not pass again.
@@ -655,7 +659,7 @@ class ZeroShotClassifier(ZsacEstimator):
             model.quantization_ = config.get("quantization")
             int8_sha256 = config.get("int8_sha256")
             has_acoustic = bool(config["has_acoustic_model"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"malformed classifier file {config_path}: {exc}") from exc
         # Timings of the VGGish epochs: from the training log (zsac 0.1 kept them in classifier.json).
         history = read_training_log(directory, version).get("acoustic_history", config.get("acoustic_history", []))
