@@ -131,11 +131,13 @@ def test_a_rerun_clears_what_a_killed_save_left(models, tmp_path):
     folder = a.save(tmp_path / "model")
     # What a kill -9 leaves: a staging folder, a pointer's temporary file, another version, and
     # the swap folders of zsac 0.1 beside the folder.
-    (folder / ".stage-abc.tmp" / "bilinear").mkdir(parents=True)
-    (folder / ".CURRENT.xyz.tmp").write_text("v-0000000000000000\n")
+    (folder / ".stage-abc_1234.tmp" / "bilinear").mkdir(parents=True)
+    (folder / ".CURRENT.xyz98765.tmp").write_text("v-0000000000000000\n")
+    (folder / ".damaged-k2j3k2j3.tmp").mkdir()
     (folder / "v-0123456789abcdef").mkdir()
-    (tmp_path / ".model.old-1234").mkdir()
-    (tmp_path / ".model.k2j3.tmp").mkdir()
+    (tmp_path / ".model.old-1234").mkdir()  # zsac 0.1 named it by the process id
+    (tmp_path / ".model.old-abcd1234").mkdir()
+    (tmp_path / ".model.k2j3k2j3.tmp").mkdir()
     assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) == "a"
     b.save(folder)
     assert leftovers(folder) == []
@@ -425,3 +427,44 @@ def test_two_library_saves_into_one_folder_leave_one_whole_model(models, tmp_pat
     assert not inner["thread"].is_alive() and "error" not in inner, inner
     assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) in ("a", "b")
     assert leftovers(folder) == []
+
+
+def test_the_cleanup_deletes_only_what_zsac_made(models, tmp_path):
+    a, b = models
+    folder = a.save(tmp_path / "model")
+    sibling_staging = tmp_path / ".model.x.abcd1234.tmp"  # the staging folder of a sibling model.x
+    sibling_staging.mkdir()
+    b.save(folder)
+    assert sibling_staging.is_dir()
+    notes = folder / ".notes.tmp"  # a user's file: not zsac's, so the folder is not zsac's to write
+    notes.write_text("mine")
+    with pytest.raises(DataError, match=r"\.notes\.tmp"):
+        a.save(folder)
+    assert notes.read_text() == "mine"
+    assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) == "b"
+
+
+def test_a_failure_after_the_switch_is_a_warning_not_a_failed_save(models, tmp_path, monkeypatch, caplog):
+    import logging
+
+    import zsac.checkpoint as checkpoint
+
+    a, b = models
+    folder = a.save(tmp_path / "model")
+    real_write_json = checkpoint.write_json_atomic
+
+    def write_json(target, obj):
+        if Path(target).name == TRAINING_LOG_FILE:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_json(target, obj)
+
+    def clean(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(checkpoint, "write_json_atomic", write_json)
+    monkeypatch.setattr(checkpoint, "_clean_model_folder", clean)
+    with caplog.at_level(logging.WARNING, logger="zsac.checkpoint"):
+        assert b.save(folder) == folder
+    assert "not its training log: No space left on device" in caplog.text
+    assert "old versions are left: Permission denied" in caplog.text
+    assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) == "b"

@@ -34,6 +34,7 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -98,6 +99,7 @@ POINTER_FILE = "CURRENT"
 TRAINING_LOG_FILE = "training-log.json"
 VERSION_PREFIX = "v-"
 _VERSION_NAME = re.compile(r"v-[0-9a-f]{16}")
+logger = logging.getLogger(__name__)
 # Set while a version is being built: nested model folders (bilinear/, acoustic/) are then
 # written flat into the staging folder, which is renamed into place whole.
 _BUILDING = contextvars.ContextVar("zsac_building_model_version", default=False)
@@ -201,15 +203,30 @@ def check_model_target(directory: str | os.PathLike[str], *, kind: str = "classi
     names = {
         "classifier": (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER),
     }[kind]
-    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name))
+    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name, names.__contains__))
 
 
-def _versioned_entry(name: str) -> bool:
-    return (
-        name in (POINTER_FILE, TRAINING_LOG_FILE)
-        or bool(_VERSION_NAME.fullmatch(name))
-        or (name.startswith(".") and name.endswith(".tmp"))
-    )
+def _versioned_entry(name: str, flat: Callable[[str], bool] = lambda name: False) -> bool:
+    """Whether ``name`` is an entry of a versioned model folder (``flat``: the model's own file names)."""
+    if name in (POINTER_FILE, TRAINING_LOG_FILE) or _VERSION_NAME.fullmatch(name):
+        return True
+    return _own_temporary(name, flat)
+
+
+# mkdtemp's and mkstemp's random part: 8 characters of tempfile's alphabet.
+_RANDOM = r"[a-z0-9_]{8}"
+# What an interrupted save leaves in a model folder: a staging folder, a damaged version moved
+# aside, or the temporary file of an atomic write (``.NAME.<random>.tmp``; NAME is checked apart).
+_TEMPORARY = re.compile(rf"\.(?:stage-|damaged-|(?P<file>.+)\.){_RANDOM}\.tmp")
+
+
+def _own_temporary(name: str, flat: Callable[[str], bool]) -> bool:
+    """Whether ``name`` is a temporary entry that zsac makes in a model folder (not any hidden ``*.tmp``)."""
+    match = _TEMPORARY.fullmatch(name)
+    if match is None:
+        return False
+    file = match.group("file")
+    return file is None or file in (POINTER_FILE, TRAINING_LOG_FILE) or flat(file)
 
 
 def _model_target(directory: Path, own: Callable[[str], bool]) -> Path:
@@ -233,7 +250,8 @@ def _clean_model_folder(directory: Path, *, keep: str | None, flat: Callable[[st
 
     Only what zsac writes goes: other versions, staging and temporary entries of an
     interrupted save, the files of a flat (zsac 0.1) model that a version replaced, and the
-    ``.NAME.old-*``/``.NAME.*.tmp`` folders that zsac 0.1's folder swap left beside the folder.
+    ``.NAME.old-<random or pid>``/``.NAME.<random>.tmp`` folders that zsac 0.1's folder swap
+    left beside the folder (exactly these names: ``.NAME.x.<random>.tmp`` is a sibling's).
     """
     # What CURRENT names now is never deleted, even if another writer switched it meanwhile.
     try:
@@ -244,15 +262,12 @@ def _clean_model_folder(directory: Path, *, keep: str | None, flat: Callable[[st
         name = entry.name
         if name in (POINTER_FILE, TRAINING_LOG_FILE, keep, live):
             continue
-        if _VERSION_NAME.fullmatch(name) or (name.startswith(".") and name.endswith(".tmp")) or flat(name):
+        if _VERSION_NAME.fullmatch(name) or _own_temporary(name, flat) or flat(name):
             _remove(entry)
-    prefix = f".{directory.name}."
+    # Only this folder's own: a sibling named NAME.x has staging folders .NAME.x.<random>.tmp.
+    beside = re.compile(re.escape(f".{directory.name}.") + rf"(?:old-(?:{_RANDOM}|[0-9]+)|{_RANDOM}\.tmp)")
     for entry in directory.parent.iterdir():
-        if (
-            entry.name.startswith(prefix)
-            and entry.is_dir()
-            and (entry.name.startswith(prefix + "old-") or entry.name.endswith(".tmp"))
-        ):
+        if beside.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
             _remove(entry)
 
 
@@ -307,7 +322,7 @@ def write_model_folder(
         return name in flat_names
 
     def ours(name: str) -> bool:
-        return flat(name) or _versioned_entry(name)
+        return flat(name) or _versioned_entry(name, flat)
 
     target = _model_target(directory, ours)
     try:
@@ -376,9 +391,16 @@ def _write_version(
     finally:
         if staging.exists():
             _remove(staging)
+    # The new model is live now: what follows is best effort, and its failure is not a failed save.
     if training_log is not None:
-        write_json_atomic(target / TRAINING_LOG_FILE, {"version": name, **training_log})
-    _clean_model_folder(target, keep=name, flat=flat)
+        try:
+            write_json_atomic(target / TRAINING_LOG_FILE, {"version": name, **training_log})
+        except OSError as exc:
+            logger.warning("the model in %s is saved, but not its training log: %s", directory, exc.strerror or exc)
+    try:
+        _clean_model_folder(target, keep=name, flat=flat)
+    except OSError as exc:
+        logger.warning("the model in %s is saved, but its old versions are left: %s", directory, exc.strerror or exc)
     return directory
 
 
