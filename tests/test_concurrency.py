@@ -291,6 +291,29 @@ def test_a_second_writer_is_refused_at_once(tmp_path):
         pass
 
 
+def test_a_lock_file_removed_by_the_finishing_holder_is_not_busy(tmp_path, monkeypatch):
+    """The holder removes ``.NAME.lock`` as it finishes, between our open and our flock: we reopen it."""
+    import fcntl
+
+    target = tmp_path / "out"
+    lock_path = tmp_path / ".out.lock"
+    real_flock, calls = fcntl.flock, []
+
+    def flock(fd, operation):
+        if not calls:
+            lock_path.unlink()  # what the finishing holder does before it closes its descriptor
+        calls.append(operation)
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with output_lock(target):
+        monkeypatch.setattr(fcntl, "flock", real_flock)
+        assert lock_path.is_file()
+        with pytest.raises(DataError, match="another zsac run"), output_lock(target):
+            pass  # the file now on disk is the one locked
+    assert len(calls) == 2
+
+
 @pytest.mark.parametrize(
     "command",
     [
