@@ -441,3 +441,19 @@ def test_a_deeply_nested_training_log_is_ignored(audio_folder):
     loaded = ZeroShotClassifier.load(folder)
     assert loaded.acoustic_history_ == []
     np.testing.assert_array_equal(loaded.class_embeddings_, model.class_embeddings_)
+
+
+def test_the_device_is_a_run_detail_not_a_model_parameter(audio_folder, tmp_path):
+    folder, paths, model = audio_folder
+    expected = model.predict(paths)
+    # A folder that recorded device="cuda" in its parameters (zsac 0.1, or trained on a GPU).
+    edit_classifier_json(folder, lambda config: config["params"].__setitem__("device", "cuda"))
+    loaded = ZeroShotClassifier.load(folder, inference="fp32")
+    assert loaded.device is None
+    np.testing.assert_array_equal(loaded.predict(paths), expected)
+    model.device = "cpu"
+    on_cpu = model.save(tmp_path / "cpu")
+    model.device = None
+    default = model.save(tmp_path / "default")
+    assert model_version(on_cpu).name == model_version(default).name
+    assert json.loads((on_cpu / "training-log.json").read_text())["run"]["device"] == "cpu"

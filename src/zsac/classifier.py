@@ -77,7 +77,7 @@ PATH_PARAMS = ("word2vec", "glove", "tables", "feature_cache", "acoustic_model",
 #: Text models named by a hub id or a local folder: a hub id is kept, a folder is a hint.
 MODEL_NAME_PARAMS = ("sentence_model", "bert")
 #: Run details, not the model: they go to the training log, so that same-seed trainings save equal bytes.
-RUN_PARAMS = ("progress", "checkpoint_dir")
+RUN_PARAMS = ("progress", "checkpoint_dir", "device")
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 # Loads that fail while another process switches the model folder to a new version retry this often.
 _LOAD_ATTEMPTS = 5
