@@ -210,13 +210,13 @@ def test_a_full_disk_is_one_error_and_leaves_no_temporary_files(models, tmp_path
 
 SAVER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys
     from zsac import ZeroShotClassifier
-    a, b, target, table, seconds = sys.argv[1:6]
+    a, b, target, table, stop = sys.argv[1:6]
     models = [ZeroShotClassifier.load(a, tables={"WLE": table}), ZeroShotClassifier.load(b, tables={"WLE": table})]
     print("ready", flush=True)
-    end, n = time.monotonic() + float(seconds), 0
-    while time.monotonic() < end:
+    n = 0
+    while n < 10 or not os.path.exists(stop):
         models[n % 2].save(target)
         n += 1
     print(n, flush=True)
@@ -225,25 +225,56 @@ SAVER = textwrap.dedent(
 
 
 def test_loads_during_saves_of_another_process_see_one_whole_model(models, problem, tmp_path):
+    """Counted, not timed: at least 10 saves, and loads until 10 are done and both models were seen."""
     a, b = models
     _, table, _, _ = problem
     a.save(tmp_path / "a")
     b.save(tmp_path / "b")
     target = a.save(tmp_path / "target")
+    stop = tmp_path / "stop"
     saver = subprocess.Popen(
-        [sys.executable, "-c", SAVER, str(tmp_path / "a"), str(tmp_path / "b"), str(target), str(table), "3"],
+        [sys.executable, "-c", SAVER, str(tmp_path / "a"), str(tmp_path / "b"), str(target), str(table), str(stop)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
-    assert saver.stdout.readline().strip() == "ready"
-    counts = {"a": 0, "b": 0, "mixed": 0}
-    end = time.monotonic() + 2.5
-    while time.monotonic() < end:
-        counts[which(ZeroShotClassifier.load(target, tables={"WLE": str(table)}), models)] += 1
-    saves = int(saver.stdout.readline())
-    assert saver.wait(timeout=30) == 0
-    assert saves > 10 and counts["a"] and counts["b"], (saves, counts)
+    try:
+        assert saver.stdout.readline().strip() == "ready"
+        counts = {"a": 0, "b": 0, "mixed": 0}
+        guard = time.monotonic() + 300  # against a hang only: the test counts loads, not seconds
+        while sum(counts.values()) < 10 or not (counts["a"] and counts["b"]):
+            assert time.monotonic() < guard, counts
+            counts[which(ZeroShotClassifier.load(target, tables={"WLE": str(table)}), models)] += 1
+        stop.touch()
+        saves = int(saver.stdout.readline())
+        assert saver.wait(timeout=60) == 0
+    finally:
+        stop.touch()
+        if saver.poll() is None:
+            saver.kill()
+            saver.wait()
+    assert saves >= 10, saves
     assert counts["mixed"] == 0, counts
-    assert leftovers(target) == [p.name for p in sorted(tmp_path.iterdir()) if p.name != "target"]
+    assert leftovers(target) == sorted(p.name for p in tmp_path.iterdir() if p.name != "target")
+
+
+def test_a_load_retries_with_a_growing_pause_while_versions_switch(models, tmp_path, monkeypatch):
+    import zsac.classifier as classifier
+
+    a, b = models
+    folder = a.save(tmp_path / "model")
+    pauses = []
+    monkeypatch.setattr(time, "sleep", pauses.append)
+    real_load_version = ZeroShotClassifier._load_version.__func__
+
+    def racing(cls, directory, version, overrides):
+        if len(pauses) < 3:  # a save switches the folder to the other model while this load reads it
+            (b if model_version(directory).name == model_version(tmp_path / "a_copy").name else a).save(directory)
+            raise classifier.CheckpointError(f"{version} vanished")
+        return real_load_version(cls, directory, version, overrides)
+
+    a.save(tmp_path / "a_copy")
+    monkeypatch.setattr(ZeroShotClassifier, "_load_version", classmethod(racing))
+    assert which(ZeroShotClassifier.load(folder, tables=a.tables), models) in ("a", "b")
+    assert pauses == pytest.approx([0.01, 0.02, 0.03])
 
 
 def test_weights_read_after_a_concurrent_save_are_those_of_the_model_loaded(tmp_path):

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -81,6 +82,7 @@ RUN_PARAMS = ("progress", "checkpoint_dir", "device")
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 # Loads that fail while another process switches the model folder to a new version retry this often.
 _LOAD_ATTEMPTS = 5
+_LOAD_BACKOFF_S = 0.01
 
 
 def _is_hub_id(value: Any) -> bool:
@@ -633,6 +635,8 @@ class ZeroShotClassifier(ZsacEstimator):
                 # while it was read: read the new one. A folder that stays put fails for real.
                 if attempt == _LOAD_ATTEMPTS - 1 or model_version(directory) == version:
                     raise
+                # A writer that switches versions back to back: let it finish one before reading.
+                time.sleep(_LOAD_BACKOFF_S * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
     @classmethod
