@@ -22,6 +22,7 @@ from conftest import tone
 from zsac import AudioError, CheckpointError, ConfigError, DataError, NotFittedError, ZeroShotClassifier
 from zsac.audio import load_audio
 from zsac.checkpoint import model_version
+from zsac.classifier import RUN_PARAMS
 from zsac.semantic import ClassInfo
 from zsac.semantic.tables import ClassTable
 
@@ -576,8 +577,8 @@ class TestInputs:
 class TestSaveLoad:
     def test_audio_model_round_trip(self, audio_model, saved_audio, corpus, test_embeddings):
         loaded = ZeroShotClassifier.load(saved_audio)
-        # Run details (progress, checkpoint_dir) are not the model's: they are in the training log.
-        saved_params = {k: v for k, v in audio_model.get_params().items() if k not in ("progress", "checkpoint_dir")}
+        # Run details (progress, checkpoint_dir, device) are not the model's: they are in the training log.
+        saved_params = {k: v for k, v in audio_model.get_params().items() if k not in RUN_PARAMS}
         assert {k: v for k, v in json_like(loaded.get_params()).items() if k in saved_params} == json_like(saved_params)
         assert loaded.acoustic_history_ == audio_model.acoustic_history_
         np.testing.assert_array_equal(loaded.classes_, audio_model.classes_)

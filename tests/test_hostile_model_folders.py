@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 import soundfile as sf
 from onnx import TensorProto, helper
@@ -180,9 +179,11 @@ def test_the_check_parses_with_onnx_schema_without_importing_onnx(tmp_path):
     assert "refused external refers to external data" in done.stdout and "onnx not imported" in done.stdout
 
 
-def test_a_swapped_int8_copy_falls_back_to_fp32_or_is_refused(vggish_folder, caplog):
-    path = swap_int8(vggish_folder, onnx_bytes(width=4) + b"", record=False)
-    swap_int8(vggish_folder, onnx_bytes(width=8), record=False)  # another network, the recorded sha256 kept
+@pytest.mark.parametrize("swapped", ["another network", "bytes appended"])
+def test_a_swapped_int8_copy_falls_back_to_fp32_or_is_refused(vggish_folder, caplog, swapped):
+    data = onnx_bytes(width=8) if swapped == "another network" else onnx_bytes() + b"\x00"
+    assert data != onnx_bytes()
+    path = swap_int8(vggish_folder, data, record=False)  # the recorded sha256 kept
     with caplog.at_level(logging.WARNING):
         encoder = AcousticEncoder.load(vggish_folder)
     assert not encoder.has_int8 and encoder.int8 is None
@@ -210,6 +211,59 @@ def test_without_onnx_the_int8_copy_is_not_loaded(vggish_folder, monkeypatch, ca
         encoder = AcousticEncoder.load(vggish_folder)
     assert encoder.int8 is None and "onnx is not installed" in caplog.text
     assert encoder.backend("auto", "cpu") in ("fp32", "bf16")
+
+
+def open_descriptors() -> int:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd to count open descriptors")
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_failed_loads_leave_no_open_file(vggish_folder):
+    swap_int8(vggish_folder, onnx_bytes(width=8), record=False)  # refused when int8 is required
+    before = open_descriptors()
+    for _ in range(50):
+        with pytest.raises(CheckpointError, match="sha256 differs"):
+            AcousticEncoder.load(vggish_folder, int8_required=True)
+    assert open_descriptors() == before
+
+
+def test_a_copy_reads_its_own_weights_after_the_version_is_deleted(vggish_folder, tmp_path):
+    import copy
+    import pickle
+
+    import torch
+
+    encoder = AcousticEncoder.load(vggish_folder)
+    copies = [copy.deepcopy(encoder), pickle.loads(pickle.dumps(encoder))]
+    old_version = model_version(vggish_folder)
+    torch.manual_seed(1)
+    AcousticEncoder.from_model(VGGish(**SMALL)).save(vggish_folder)  # deletes the version loaded
+    assert not old_version.exists()
+    first = copies[0].weights()
+    # A file opened now may get a descriptor number that a copy once held: no one else closes it.
+    with open(tmp_path / "bystander", "wb") as bystander:
+        for other in (encoder, copies[1]):
+            assert sorted(other.weights()) == sorted(first)
+            for name, array in first.items():
+                np.testing.assert_array_equal(other.weights()[name], array)
+        os.fstat(bystander.fileno())
+        del encoder, copies
+
+
+def test_weights_that_cannot_be_opened_fail_the_load(vggish_folder, monkeypatch):
+    import errno
+
+    real_open = os.open
+
+    def refusing_open(path, *args, **kwargs):
+        if os.fspath(path).endswith("model.safetensors"):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        AcousticEncoder.load(vggish_folder)
 
 
 # ------------------------------------------------------------------------------------------------ classifiers
@@ -359,6 +413,43 @@ def test_a_pointer_to_elsewhere_is_refused(vggish_folder):
         AcousticEncoder.load(vggish_folder)
 
 
-def test_onnx_is_parsed_by_onnx():
-    # The external-data check relies on onnx's parser, not on a scan of the bytes.
-    assert onnx.ModelProto.FromString(onnx_bytes()).graph.initializer[0].name == "W"
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("source_hints", ["x"]),
+        ("lambda_scores", []),
+        ("semantic_sources", "WLE"),
+        ("params", [1]),
+        ("classes", [[1], [2]]),
+    ],
+)
+def test_a_classifier_json_of_wrong_types_is_one_error(audio_folder, key, value):
+    folder, _, _ = audio_folder
+    edit_classifier_json(folder, lambda config: config.__setitem__(key, value))
+    with pytest.raises(CheckpointError, match="malformed classifier file") as caught:
+        ZeroShotClassifier.load(folder)
+    assert str(model_version(folder) / "classifier.json") in str(caught.value)
+
+
+def test_a_deeply_nested_training_log_is_ignored(audio_folder):
+    folder, paths, model = audio_folder
+    (folder / "training-log.json").write_text("[" * 100_000 + "]" * 100_000)
+    loaded = ZeroShotClassifier.load(folder)
+    assert loaded.acoustic_history_ == []
+    np.testing.assert_array_equal(loaded.class_embeddings_, model.class_embeddings_)
+
+
+def test_the_device_is_a_run_detail_not_a_model_parameter(audio_folder, tmp_path):
+    folder, paths, model = audio_folder
+    expected = model.predict(paths)
+    # A folder that recorded device="cuda" in its parameters (zsac 0.1, or trained on a GPU).
+    edit_classifier_json(folder, lambda config: config["params"].__setitem__("device", "cuda"))
+    loaded = ZeroShotClassifier.load(folder, inference="fp32")
+    assert loaded.device is None
+    np.testing.assert_array_equal(loaded.predict(paths), expected)
+    model.device = "cpu"
+    on_cpu = model.save(tmp_path / "cpu")
+    model.device = None
+    default = model.save(tmp_path / "default")
+    assert model_version(on_cpu).name == model_version(default).name
+    assert json.loads((on_cpu / "training-log.json").read_text())["run"]["device"] == "cpu"

@@ -36,6 +36,8 @@ def _process_umask() -> int:
 
 
 _UMASK = _process_umask()
+# Times output_lock reopens its lock file that the finishing holder removed meanwhile.
+_LOCK_ATTEMPTS = 5
 
 
 def default_permissions(path: Path, *, directory: bool = False) -> None:
@@ -63,32 +65,40 @@ def output_lock(target: str | os.PathLike[str]) -> Iterator[Path]:
     except ImportError:  # pragma: no cover  (Windows)
         yield lock_path
         return
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError as exc:
-        raise DataError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
-    try:
-        busy = DataError(
-            f"{target} is being written by another zsac run (it holds {lock_path}); "
-            "wait for it to finish or write elsewhere"
-        )
+    busy = DataError(
+        f"{target} is being written by another zsac run (it holds {lock_path}); "
+        "wait for it to finish or write elsewhere"
+    )
+    for _ in range(_LOCK_ATTEMPTS):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            raise DataError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            os.close(fd)
             raise busy from exc
+        except BaseException:
+            os.close(fd)
+            raise
         try:
-            # The holder before us removed the file as it finished: a lock on its inode locks nothing.
-            if os.stat(lock_path).st_ino != os.fstat(fd).st_ino:
-                raise busy
-        except FileNotFoundError as exc:
-            raise busy from exc
-        try:
-            yield lock_path
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(lock_path)  # still held: no one else can have locked this file
+            same = os.stat(lock_path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        # The holder before us removed the file as it finished, between our open and our lock:
+        # a lock on its inode locks nothing, and nobody holds the lock now. Open the file anew.
+        os.close(fd)
+    else:
+        raise busy
+    try:
+        yield lock_path
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)  # still held: no one else can have locked this file
         os.close(fd)  # releases the lock
 
 

@@ -34,17 +34,19 @@ import contextlib
 import contextvars
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load as load_bytes
 from safetensors.numpy import load_file, save
 
 from ._atomic import (
@@ -70,6 +72,7 @@ __all__ = [
     "write_arrays",
     "read_json",
     "read_arrays",
+    "arrays_from_bytes",
     "array_shapes",
     "ArraySpec",
     "VGGISH_WEIGHTS_FILE",
@@ -96,6 +99,7 @@ POINTER_FILE = "CURRENT"
 TRAINING_LOG_FILE = "training-log.json"
 VERSION_PREFIX = "v-"
 _VERSION_NAME = re.compile(r"v-[0-9a-f]{16}")
+logger = logging.getLogger(__name__)
 # Set while a version is being built: nested model folders (bilinear/, acoustic/) are then
 # written flat into the staging folder, which is renamed into place whole.
 _BUILDING = contextvars.ContextVar("zsac_building_model_version", default=False)
@@ -199,15 +203,30 @@ def check_model_target(directory: str | os.PathLike[str], *, kind: str = "classi
     names = {
         "classifier": (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER),
     }[kind]
-    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name))
+    return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name, names.__contains__))
 
 
-def _versioned_entry(name: str) -> bool:
-    return (
-        name in (POINTER_FILE, TRAINING_LOG_FILE)
-        or bool(_VERSION_NAME.fullmatch(name))
-        or (name.startswith(".") and name.endswith(".tmp"))
-    )
+def _versioned_entry(name: str, flat: Callable[[str], bool] = lambda name: False) -> bool:
+    """Whether ``name`` is an entry of a versioned model folder (``flat``: the model's own file names)."""
+    if name in (POINTER_FILE, TRAINING_LOG_FILE) or _VERSION_NAME.fullmatch(name):
+        return True
+    return _own_temporary(name, flat)
+
+
+# mkdtemp's and mkstemp's random part: 8 characters of tempfile's alphabet.
+_RANDOM = r"[a-z0-9_]{8}"
+# What an interrupted save leaves in a model folder: a staging folder, a damaged version moved
+# aside, or the temporary file of an atomic write (``.NAME.<random>.tmp``; NAME is checked apart).
+_TEMPORARY = re.compile(rf"\.(?:stage-|damaged-|(?P<file>.+)\.){_RANDOM}\.tmp")
+
+
+def _own_temporary(name: str, flat: Callable[[str], bool]) -> bool:
+    """Whether ``name`` is a temporary entry that zsac makes in a model folder (not any hidden ``*.tmp``)."""
+    match = _TEMPORARY.fullmatch(name)
+    if match is None:
+        return False
+    file = match.group("file")
+    return file is None or file in (POINTER_FILE, TRAINING_LOG_FILE) or flat(file)
 
 
 def _model_target(directory: Path, own: Callable[[str], bool]) -> Path:
@@ -231,21 +250,24 @@ def _clean_model_folder(directory: Path, *, keep: str | None, flat: Callable[[st
 
     Only what zsac writes goes: other versions, staging and temporary entries of an
     interrupted save, the files of a flat (zsac 0.1) model that a version replaced, and the
-    ``.NAME.old-*``/``.NAME.*.tmp`` folders that zsac 0.1's folder swap left beside the folder.
+    ``.NAME.old-<random or pid>``/``.NAME.<random>.tmp`` folders that zsac 0.1's folder swap
+    left beside the folder (exactly these names: ``.NAME.x.<random>.tmp`` is a sibling's).
     """
+    # What CURRENT names now is never deleted, even if another writer switched it meanwhile.
+    try:
+        live = model_version(directory).name
+    except CheckpointError:
+        live = None
     for entry in directory.iterdir():
         name = entry.name
-        if name in (POINTER_FILE, TRAINING_LOG_FILE, keep):
+        if name in (POINTER_FILE, TRAINING_LOG_FILE, keep, live):
             continue
-        if _VERSION_NAME.fullmatch(name) or (name.startswith(".") and name.endswith(".tmp")) or flat(name):
+        if _VERSION_NAME.fullmatch(name) or _own_temporary(name, flat) or flat(name):
             _remove(entry)
-    prefix = f".{directory.name}."
+    # Only this folder's own: a sibling named NAME.x has staging folders .NAME.x.<random>.tmp.
+    beside = re.compile(re.escape(f".{directory.name}.") + rf"(?:old-(?:{_RANDOM}|[0-9]+)|{_RANDOM}\.tmp)")
     for entry in directory.parent.iterdir():
-        if (
-            entry.name.startswith(prefix)
-            and entry.is_dir()
-            and (entry.name.startswith(prefix + "old-") or entry.name.endswith(".tmp"))
-        ):
+        if beside.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
             _remove(entry)
 
 
@@ -300,14 +322,38 @@ def write_model_folder(
         return name in flat_names
 
     def ours(name: str) -> bool:
-        return flat(name) or _versioned_entry(name)
+        return flat(name) or _versioned_entry(name, flat)
 
     target = _model_target(directory, ours)
     try:
-        return _write_version(target, directory, parts, flat=flat, training_log=training_log)
+        target.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(target):
+            return _write_version(target, directory, parts, flat=flat, training_log=training_log)
     except OSError as exc:
         # A full disk, a read-only folder, ...: one line; the staging folder is gone already.
         raise DataError(f"cannot write the model folder {directory}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def _folder_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the model folder itself while a save writes, switches and cleans up.
+
+    Without it, two saves into one folder by the library (the CLI also takes
+    :func:`~zsac._atomic.output_lock`) interleave: one switches ``CURRENT`` to a version the
+    other has deleted, then deletes the other's. A second save waits for the first. Where
+    ``fcntl`` does not exist (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover  (Windows)
+        yield
+        return
+    fd = os.open(target, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write_version(
@@ -318,7 +364,6 @@ def _write_version(
     flat: Callable[[str], bool],
     training_log: Mapping[str, Any] | None,
 ) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".stage-", suffix=".tmp", dir=target))
     try:
         default_permissions(staging, directory=True)
@@ -346,9 +391,16 @@ def _write_version(
     finally:
         if staging.exists():
             _remove(staging)
+    # The new model is live now: what follows is best effort, and its failure is not a failed save.
     if training_log is not None:
-        write_json_atomic(target / TRAINING_LOG_FILE, {"version": name, **training_log})
-    _clean_model_folder(target, keep=name, flat=flat)
+        try:
+            write_json_atomic(target / TRAINING_LOG_FILE, {"version": name, **training_log})
+        except OSError as exc:
+            logger.warning("the model in %s is saved, but not its training log: %s", directory, exc.strerror or exc)
+    try:
+        _clean_model_folder(target, keep=name, flat=flat)
+    except OSError as exc:
+        logger.warning("the model in %s is saved, but its old versions are left: %s", directory, exc.strerror or exc)
     return directory
 
 
@@ -357,8 +409,8 @@ def read_training_log(directory: str | os.PathLike[str], version: Path) -> dict[
     path = Path(directory) / TRAINING_LOG_FILE
     try:
         log = json.loads(read_regular_bytes(path, what="training log"))
-    except (OSError, ValueError, CheckpointError):
-        return {}
+    except (OSError, ValueError, RecursionError, CheckpointError):
+        return {}  # the log is optional: a model loads without it
     return log if isinstance(log, dict) and log.get("version") == version.name else {}
 
 
@@ -408,7 +460,6 @@ def read_arrays(
     *,
     expected: ArraySpec | None = None,
     finite: bool = True,
-    name: str | os.PathLike[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The arrays of a safetensors file, checked against ``expected`` when given.
 
@@ -421,8 +472,6 @@ def read_arrays(
     finite : bool
         Refuse floating-point arrays that hold NaN or infinity (a model with them gives
         ``nan`` probabilities).
-    name : path or None
-        The file named in errors when ``path`` is another name of it (an open descriptor's).
 
     Raises
     ------
@@ -430,15 +479,40 @@ def read_arrays(
         Naming ``path`` when it is missing, not a regular file, unreadable, holds other
         arrays than expected, or non-finite values.
     """
-    read_from = Path(path)
-    path = Path(name) if name is not None else read_from
+    path = Path(path)
     try:
-        check_regular_file(read_from)
-        arrays = load_file(read_from)
+        check_regular_file(path)
+        arrays = load_file(path)
     except CheckpointError:
         raise
     except (FileNotFoundError, SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    return _checked_arrays(arrays, path, expected=expected, finite=finite)
+
+
+def arrays_from_bytes(
+    data: bytes, *, name: str | os.PathLike[str], expected: ArraySpec | None = None, finite: bool = True
+) -> dict[str, np.ndarray]:
+    """The arrays of a safetensors file's bytes (read by the caller), checked as by :func:`read_arrays`.
+
+    ``name`` is the file named in errors.
+
+    Raises
+    ------
+    CheckpointError
+        Naming ``name`` when the bytes are not a safetensors file, or as :func:`read_arrays`.
+    """
+    path = Path(name)
+    try:
+        arrays = load_bytes(bytes(data))
+    except (SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {path}: {exc}") from exc
+    return _checked_arrays(arrays, path, expected=expected, finite=finite)
+
+
+def _checked_arrays(
+    arrays: dict[str, np.ndarray], path: Path, *, expected: ArraySpec | None, finite: bool
+) -> dict[str, np.ndarray]:
     if expected is not None:
         problems = []
         if set(arrays) != set(expected):

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,10 +78,11 @@ PATH_PARAMS = ("word2vec", "glove", "tables", "feature_cache", "acoustic_model",
 #: Text models named by a hub id or a local folder: a hub id is kept, a folder is a hint.
 MODEL_NAME_PARAMS = ("sentence_model", "bert")
 #: Run details, not the model: they go to the training log, so that same-seed trainings save equal bytes.
-RUN_PARAMS = ("progress", "checkpoint_dir")
+RUN_PARAMS = ("progress", "checkpoint_dir", "device")
 _HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?")
 # Loads that fail while another process switches the model folder to a new version retry this often.
 _LOAD_ATTEMPTS = 5
+_LOAD_BACKOFF_S = 0.01
 
 
 def _is_hub_id(value: Any) -> bool:
@@ -633,6 +635,8 @@ class ZeroShotClassifier(ZsacEstimator):
                 # while it was read: read the new one. A folder that stays put fails for real.
                 if attempt == _LOAD_ATTEMPTS - 1 or model_version(directory) == version:
                     raise
+                # A writer that switches versions back to back: let it finish one before reading.
+                time.sleep(_LOAD_BACKOFF_S * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
     @classmethod
@@ -640,8 +644,12 @@ class ZeroShotClassifier(ZsacEstimator):
         config, class_embeddings = read_classifier_folder(version)
         config_path = version / CLASSIFIER_FILE
         try:
-            params, hints = _split_untrusted(config["params"])
             saved_hints = config.get("source_hints") or {}
+            for key, value in (*((k, config[k]) for k in ("params", "semantic_sources", "lambda_scores")),
+                               ("source_hints", saved_hints)):  # fmt: skip
+                if not isinstance(value, dict):
+                    raise TypeError(f"{key!r} is not a JSON object")
+            params, hints = _split_untrusted(config["params"])
             hints |= {k: v for k, v in saved_hints.items() if k in (*PATH_PARAMS, *MODEL_NAME_PARAMS)}
             model = cls(**{**params, **overrides})
             # Hints for error messages of what the caller did not pass again.
@@ -655,7 +663,7 @@ class ZeroShotClassifier(ZsacEstimator):
             model.quantization_ = config.get("quantization")
             int8_sha256 = config.get("int8_sha256")
             has_acoustic = bool(config["has_acoustic_model"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"malformed classifier file {config_path}: {exc}") from exc
         # Timings of the VGGish epochs: from the training log (zsac 0.1 kept them in classifier.json).
         history = read_training_log(directory, version).get("acoustic_history", config.get("acoustic_history", []))

@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -32,8 +33,8 @@ from .._atomic import read_regular_bytes
 from ..checkpoint import (
     VGGISH_WEIGHTS_FILE,
     array_shapes,
+    arrays_from_bytes,
     model_version,
-    read_arrays,
     read_vggish_description,
     read_vggish_weights,
     write_vggish_folder,
@@ -109,7 +110,7 @@ class AcousticEncoder:
         self.quantization = None if quantization is None else dict(quantization)
         self._model: VGGish | None = None
         self._session: Int8Session | None = None
-        self._held_weights: int | None = None  # see load
+        self._held_weights: BinaryIO | None = None  # see load
 
     # -- construction ------------------------------------------------------------------
 
@@ -151,9 +152,6 @@ class AcousticEncoder:
         directory = model_version(directory)
         description = read_vggish_description(directory)
         array_shapes(directory / VGGISH_WEIGHTS_FILE)
-        # Held open until the weights are read: a save into the model folder meanwhile deletes this
-        # version, and the weights must still be this version's.
-        held = _hold_open(directory / VGGISH_WEIGHTS_FILE)
         metadata = description.get("metadata") if isinstance(description.get("metadata"), dict) else {}
         if quantization is None:
             quantization = metadata.get("quantization")
@@ -166,7 +164,10 @@ class AcousticEncoder:
             model_config=description["model"], source=directory, int8=int8, quantization=quantization,
             int8_source=int8_path if int8 is not None else None,
         )  # fmt: skip
-        encoder._held_weights = held
+        # Held open until the weights are read: a save into the model folder meanwhile deletes this
+        # version, and the weights must still be this version's. Opened last, after every check
+        # that can raise, so that a failed load leaves no open file.
+        encoder._held_weights = _hold_open(directory / VGGISH_WEIGHTS_FILE)
         return encoder
 
     # -- the networks --------------------------------------------------------------------
@@ -186,19 +187,32 @@ class AcousticEncoder:
             return {k: v.detach().to("cpu").contiguous().numpy() for k, v in self._model.state_dict().items()}
         if self._weights is None:
             held, self._held_weights = self._held_weights, None
-            if held is not None and os.path.exists(f"/proc/self/fd/{held}"):
+            if held is not None:
                 try:  # the file of the version loaded, even if a save has deleted it since
-                    self._weights = read_arrays(f"/proc/self/fd/{held}", name=self.source / VGGISH_WEIGHTS_FILE)
+                    held.seek(0)
+                    data = held.read()
+                except OSError as exc:
+                    raise CheckpointError(f"cannot read {self.source / VGGISH_WEIGHTS_FILE}: {exc}") from exc
                 finally:
-                    os.close(held)
+                    held.close()
+                self._weights = arrays_from_bytes(data, name=self.source / VGGISH_WEIGHTS_FILE)
             else:
                 self._weights = read_vggish_weights(self.source)
         return self._weights
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (deepcopy, pickle) gets the weights in memory, never the open file, which stays this one's."""
+        if self._model is None:
+            self.weights()
+        state = dict(self.__dict__)
+        state["_held_weights"] = None
+        state["_session"] = None  # an ONNX Runtime session is rebuilt from the int8 bytes on first use
+        return state
+
     def __del__(self) -> None:
         held = getattr(self, "_held_weights", None)
         if held is not None:
-            os.close(held)
+            held.close()
 
     @property
     def model(self) -> VGGish:
@@ -302,14 +316,26 @@ class AcousticEncoder:
         )
 
 
-def _hold_open(path: Path) -> int | None:
-    """A read-only descriptor of ``path`` where ``/proc/self/fd`` can reopen it (Linux), else None."""
-    if not os.path.isdir("/proc/self/fd"):
-        return None
+def _hold_open(path: Path) -> BinaryIO:
+    """``path`` opened for reading, a regular file (checked on the open file, so a FIFO never blocks).
+
+    Raises
+    ------
+    CheckpointError
+        ``path`` cannot be opened (e.g. a save deleted it meanwhile: the classifier's load
+        then retries on the new version) or is not a regular file.
+    """
     try:
-        return os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise CheckpointError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{path} is not a regular model file; refusing to read it")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _checked_int8(path: Path, expected: Any, *, required: bool) -> bytes | None:
