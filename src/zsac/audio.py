@@ -28,6 +28,8 @@ import scipy.fft
 import soundfile as sf
 import soxr
 
+from . import _files
+from ._files import file_kind, os_reason
 from .errors import AudioError, ConfigError
 
 __all__ = [
@@ -112,19 +114,6 @@ _SUBTYPE_BYTES = {
     "PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1,
 }  # fmt: skip
 _UNCOMPRESSED_FORMATS = frozenset({"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "CAF", "RAW"})
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"),
-)  # fmt: skip
-
-
-def _file_kind(mode: int) -> str:
-    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
-
-
-def _os_reason(exc: OSError) -> str:
-    # "Permission denied", not libsndfile's "System error.": the OS's own words.
-    return exc.strerror or str(exc)
 
 
 def check_regular_file(path: str | os.PathLike[str], *, what: str = "audio file") -> os.stat_result:
@@ -139,18 +128,7 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str = "audio file"
         The file is missing, cannot be stat-ed (the OS's reason), or is a FIFO, device,
         socket or folder.
     """
-    name = os.fspath(path)
-    try:
-        info = os.stat(name)
-    except FileNotFoundError:
-        raise AudioError(f"{what} {name!r} does not exist") from None
-    except OSError as exc:
-        raise AudioError(f"cannot read {what} {name!r}: {_os_reason(exc)}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise AudioError(f"{name!r} is not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise AudioError(f"{what} {name!r} is {_file_kind(info.st_mode)}, not a regular file; zsac reads only files")
-    return info
+    return _files.check_regular_file(path, what=what, error=AudioError)
 
 
 @contextlib.contextmanager
@@ -162,11 +140,11 @@ def _open_sound(path: str | os.PathLike[str]) -> Iterator[sf.SoundFile]:
         # O_NONBLOCK: should the path have become a FIFO since the stat, open returns at once.
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise AudioError(f"cannot read audio file {name!r}: {_os_reason(exc)}") from exc
+        raise AudioError(f"cannot read audio file {name!r}: {os_reason(exc)}") from exc
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise AudioError(f"audio file {name!r} is {_file_kind(info.st_mode)}, not a regular file")
+            raise AudioError(f"audio file {name!r} is {file_kind(info.st_mode)}, not a regular file")
         try:
             # closefd=False: the descriptor is ours to close, whether libsndfile opens it or not.
             handle = sf.SoundFile(fd, closefd=False)
