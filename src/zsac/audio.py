@@ -185,6 +185,18 @@ def _read_block(handle: sf.SoundFile, frames: int) -> np.ndarray:
     return handle.read(frames, dtype="float32", always_2d=False)
 
 
+def file_seconds(path: str | os.PathLike[str]) -> float:
+    """Duration of an audio file in seconds, from its (checked) header; nothing is decoded.
+
+    Raises
+    ------
+    AudioError
+        As :func:`iter_file_examples` does for a file it cannot open.
+    """
+    with _open_sound(path) as handle:
+        return handle.frames / handle.samplerate
+
+
 def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Read a whole audio file with soundfile.
 
