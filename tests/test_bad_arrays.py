@@ -84,8 +84,26 @@ class TestWaveforms:
         with pytest.raises(AudioError, match=r"X\[0\]: .*\(2, 80000\) looks channels-first.*waveform\.T"):
             zinputs.examples_of([stereo], "waveforms", sample_rate=RATE)
         assert zinputs.examples_of([stereo.T], "waveforms", sample_rate=RATE).examples[0].shape == (5, 96, 64)
-        with pytest.raises(AudioError, match="channels-first"):  # more channels than any recording has
-            zaudio.check_waveform(np.zeros((20_000, 100), dtype=np.float32))
+        with pytest.raises(AudioError, match="channels-first"):  # more channels than frames
+            zaudio.check_waveform(np.zeros((50, 100), dtype=np.float32))
+
+    def test_too_many_channels_frames_first_is_not_called_channels_first(self) -> None:
+        # Before: "(100000, 65) looks channels-first ... e.g. waveform.T", wrong for a frames-first array.
+        with pytest.raises(AudioError, match=r"\(100000, 65\) has 65 channels, more than the 64 zsac reads") as err:
+            zaudio.check_waveform(np.zeros((100_000, 65), dtype=np.float32))
+        assert "channels-first" not in str(err.value) and "waveform.T" not in str(err.value)
+
+    @pytest.mark.parametrize("pad_short", [True, False])
+    def test_one_frames_channels_clip_as_x_is_not_read_as_thousands_of_clips(self, pad_short) -> None:
+        stereo = np.zeros((48_000, 2), dtype=np.float32)
+        # Before: 48,000 clips with pad_short, else "X[0]: clip of 0.000 s is shorter...".
+        with pytest.raises(
+            DataError, match=r"\(48000, 2\) looks like one clip of shape \(frames, channels\).*\[waveform\]"
+        ):
+            zinputs.examples_of(stereo, "waveforms", sample_rate=RATE, pad_short=pad_short)
+        assert len(zinputs.examples_of([stereo], "waveforms", sample_rate=RATE).examples) == 1
+        # A real (n_clips, n_samples) batch still reads as clips.
+        assert len(zinputs.examples_of(np.zeros((3, 16_000), np.float32), "waveforms", sample_rate=RATE).kept) == 3
 
     @pytest.mark.parametrize("rate", [math.nan, math.inf, -math.inf, 0, -16_000, 1.5, 500, 10**7, True, "16000"])
     def test_bad_sample_rate_is_a_config_error(self, rate) -> None:

@@ -260,8 +260,8 @@ def check_waveform(waveform: object) -> np.ndarray:
     Raises
     ------
     AudioError
-        For another type or shape, a channels-first array (more channels than frames, or more
-        than ``MAX_CHANNELS``), no samples, or NaN or infinite samples.
+        For another type or shape, a channels-first array (more channels than frames), more
+        than ``MAX_CHANNELS`` channels, no samples, or NaN or infinite samples.
     """
     try:
         array = np.asarray(waveform)
@@ -273,7 +273,11 @@ def check_waveform(waveform: object) -> np.ndarray:
         raise AudioError(f"waveform must be [samples] or [samples, channels], got shape {array.shape}")
     if array.size == 0:
         raise AudioError("waveform holds no samples")
-    if array.ndim == 2 and (array.shape[1] > array.shape[0] or array.shape[1] > MAX_CHANNELS):
+    if array.ndim == 2 and MAX_CHANNELS < array.shape[1] <= array.shape[0]:
+        raise AudioError(
+            f"waveform of shape {array.shape} has {array.shape[1]} channels, more than the {MAX_CHANNELS} zsac reads"
+        )
+    if array.ndim == 2 and array.shape[1] > array.shape[0]:
         raise AudioError(
             f"waveform of shape {array.shape} looks channels-first: read as (frames, channels) it has "
             f"{array.shape[1]} channels of {array.shape[0]} samples; pass it as (frames, channels), e.g. waveform.T"

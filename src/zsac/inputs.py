@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .acoustic.pooling import clip_means
-from .audio import check_sample_rate, file_seconds, iter_file_examples, waveform_to_examples
+from .audio import MAX_CHANNELS, check_sample_rate, file_seconds, iter_file_examples, waveform_to_examples
 from .errors import AudioError, DataError
 from .features import FeatureCache, extract_examples
 
@@ -134,6 +134,13 @@ def examples_of(
         return Examples(extracted.examples, kept, [os.fspath(p) for p in extracted.paths], extracted.failures)
     if kind != "waveforms":
         raise DataError(f"expected audio (paths or waveforms), got {kind}")
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] <= MAX_CHANNELS < X.shape[0]:
+        # Rows of at most MAX_CHANNELS samples (64 ms at the lowest rate) are never clips: this is one
+        # (frames, channels) clip, which read as (n_clips, n_samples) gave thousands of empty clips.
+        raise DataError(
+            f"X of shape {X.shape} looks like one clip of shape (frames, channels), not {X.shape[0]} clips of "
+            f"{X.shape[1]} samples; pass one clip as a list, [waveform]"
+        )
     waveforms = ([X] if X.ndim == 1 else list(X)) if isinstance(X, np.ndarray) and X.ndim <= 2 else list(X)
     result = Examples([], [], [], {})
     for i, waveform in enumerate(waveforms):
