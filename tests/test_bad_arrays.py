@@ -105,10 +105,17 @@ class TestWaveforms:
         # A real (n_clips, n_samples) batch still reads as clips.
         assert len(zinputs.examples_of(np.zeros((3, 16_000), np.float32), "waveforms", sample_rate=RATE).kept) == 3
 
-    @pytest.mark.parametrize("rate", [math.nan, math.inf, -math.inf, 0, -16_000, 1.5, 500, 10**7, True, "16000"])
+    @pytest.mark.parametrize(
+        "rate", [math.nan, math.inf, -math.inf, 0, -16_000, 1.5, 500, 10**7, 10**400, -(10**400), True, "16000"]
+    )
     def test_bad_sample_rate_is_a_config_error(self, rate) -> None:
         with pytest.raises(ConfigError, match="sample_rate"):
             zinputs.input_kind([tone(440, 1.0)], rate)
+
+    def test_huge_integer_rate_is_a_config_error_not_an_overflow(self) -> None:
+        # Before: OverflowError: int too large to convert to float, from math.isfinite.
+        with pytest.raises(ConfigError, match="sample_rate"):
+            zaudio.check_sample_rate(10**400)
 
     def test_x_none_is_a_data_error(self) -> None:
         for X in (None, 3):

@@ -245,7 +245,8 @@ def check_sample_rate(sample_rate: object) -> int:
         For NaN, infinity, a fraction, zero, a negative rate or one out of range.
     """
     bad = isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating))
-    if not bad:
+    if not bad and not isinstance(sample_rate, (int, np.integer)):
+        # Integers skip isfinite, which converts to float: 10**400 raised OverflowError.
         bad = not math.isfinite(sample_rate) or sample_rate != int(sample_rate)
     if bad or not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
         raise ConfigError(
