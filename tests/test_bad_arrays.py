@@ -154,12 +154,37 @@ class TestHeaders:
             zaudio.load_audio(tmp_path / "fast.wav")
 
     def test_frames_the_file_cannot_hold_are_refused(self) -> None:
-        # libsndfile clamps a WAV's data size to the file's, so this guard is checked on the header values.
+        """The guard in _check_header, checked on header values alone.
+
+        libsndfile clamps the frame count of a WAV, an AIFF (COMM and SSND sizes both inflated)
+        and an AU file to what the file holds (see the next test), so no real file of these
+        formats reaches the guard; it stays for containers or libsndfile versions that do not clamp.
+        """
         handle = types.SimpleNamespace(samplerate=RATE, frames=10**9, channels=2, subtype="PCM_16", format="WAV")
         with pytest.raises(AudioError, match=r"declares 1000000000 frames.*holds only 4096 bytes"):
             zaudio._check_header("big.wav", handle, 4096)
         compressed = types.SimpleNamespace(samplerate=RATE, frames=10**9, channels=2, subtype="PCM_16", format="FLAC")
         zaudio._check_header("big.flac", compressed, 4096)  # compressed: no byte count to compare
+
+    @pytest.mark.parametrize("kind", ["au", "aiff"])
+    def test_real_headers_declaring_more_frames_allocate_nothing_for_them(self, tmp_path: Path, kind) -> None:
+        """An AU or AIFF header declaring 10**8 frames over 100 real ones: libsndfile clamps it to 100."""
+        frames, declared = 100, 10**8
+        samples = b"\0\1" * frames
+        if kind == "au":  # .snd header: data offset, data size, 3 = 16-bit PCM, rate, channels
+            data = struct.pack(">4sIIIII", b".snd", 24, 2 * declared, 3, RATE, 1) + samples
+        else:  # FORM/AIFF with COMM (channels, frames, bits, 80-bit rate) and an SSND that claims it all
+            rate = struct.pack(">HQ", 16383 + 13, int(RATE / 2**13 * 2**63))  # 16000 = 1.953125 * 2**13
+            comm = struct.pack(">hIh", 1, declared, 16) + rate
+            ssnd = struct.pack(">II", 0, 0) + samples
+            body = b"AIFF" + b"COMM" + struct.pack(">I", len(comm)) + comm
+            body += b"SSND" + struct.pack(">I", 8 + 2 * declared) + ssnd
+            data = b"FORM" + struct.pack(">I", 4 + len(body) + 2 * declared) + body
+        path = tmp_path / f"big.{kind}"
+        path.write_bytes(data)
+        with sf.SoundFile(path) as handle:  # should this fail, real files reach the guard: test them with it
+            assert handle.samplerate == RATE and handle.frames == frames  # clamped by libsndfile
+        assert zaudio.load_audio(path)[0].shape == (frames,)
 
     def test_a_memory_error_fails_only_its_file(self, tmp_path: Path, monkeypatch) -> None:
         good, bad = tmp_path / "good.wav", tmp_path / "huge.wav"
