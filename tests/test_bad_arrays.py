@@ -84,13 +84,38 @@ class TestWaveforms:
         with pytest.raises(AudioError, match=r"X\[0\]: .*\(2, 80000\) looks channels-first.*waveform\.T"):
             zinputs.examples_of([stereo], "waveforms", sample_rate=RATE)
         assert zinputs.examples_of([stereo.T], "waveforms", sample_rate=RATE).examples[0].shape == (5, 96, 64)
-        with pytest.raises(AudioError, match="channels-first"):  # more channels than any recording has
-            zaudio.check_waveform(np.zeros((20_000, 100), dtype=np.float32))
+        with pytest.raises(AudioError, match="channels-first"):  # more channels than frames
+            zaudio.check_waveform(np.zeros((50, 100), dtype=np.float32))
 
-    @pytest.mark.parametrize("rate", [math.nan, math.inf, -math.inf, 0, -16_000, 1.5, 500, 10**7, True, "16000"])
+    def test_too_many_channels_frames_first_is_not_called_channels_first(self) -> None:
+        # Before: "(100000, 65) looks channels-first ... e.g. waveform.T", wrong for a frames-first array.
+        with pytest.raises(AudioError, match=r"\(100000, 65\) has 65 channels, more than the 64 zsac reads") as err:
+            zaudio.check_waveform(np.zeros((100_000, 65), dtype=np.float32))
+        assert "channels-first" not in str(err.value) and "waveform.T" not in str(err.value)
+
+    @pytest.mark.parametrize("pad_short", [True, False])
+    def test_one_frames_channels_clip_as_x_is_not_read_as_thousands_of_clips(self, pad_short) -> None:
+        stereo = np.zeros((48_000, 2), dtype=np.float32)
+        # Before: 48,000 clips with pad_short, else "X[0]: clip of 0.000 s is shorter...".
+        with pytest.raises(
+            DataError, match=r"\(48000, 2\) looks like one clip of shape \(frames, channels\).*\[waveform\]"
+        ):
+            zinputs.examples_of(stereo, "waveforms", sample_rate=RATE, pad_short=pad_short)
+        assert len(zinputs.examples_of([stereo], "waveforms", sample_rate=RATE).examples) == 1
+        # A real (n_clips, n_samples) batch still reads as clips.
+        assert len(zinputs.examples_of(np.zeros((3, 16_000), np.float32), "waveforms", sample_rate=RATE).kept) == 3
+
+    @pytest.mark.parametrize(
+        "rate", [math.nan, math.inf, -math.inf, 0, -16_000, 1.5, 500, 10**7, 10**400, -(10**400), True, "16000"]
+    )
     def test_bad_sample_rate_is_a_config_error(self, rate) -> None:
         with pytest.raises(ConfigError, match="sample_rate"):
             zinputs.input_kind([tone(440, 1.0)], rate)
+
+    def test_huge_integer_rate_is_a_config_error_not_an_overflow(self) -> None:
+        # Before: OverflowError: int too large to convert to float, from math.isfinite.
+        with pytest.raises(ConfigError, match="sample_rate"):
+            zaudio.check_sample_rate(10**400)
 
     def test_x_none_is_a_data_error(self) -> None:
         for X in (None, 3):
@@ -129,12 +154,37 @@ class TestHeaders:
             zaudio.load_audio(tmp_path / "fast.wav")
 
     def test_frames_the_file_cannot_hold_are_refused(self) -> None:
-        # libsndfile clamps a WAV's data size to the file's, so this guard is checked on the header values.
+        """The guard in _check_header, checked on header values alone.
+
+        libsndfile clamps the frame count of a WAV, an AIFF (COMM and SSND sizes both inflated)
+        and an AU file to what the file holds (see the next test), so no real file of these
+        formats reaches the guard; it stays for containers or libsndfile versions that do not clamp.
+        """
         handle = types.SimpleNamespace(samplerate=RATE, frames=10**9, channels=2, subtype="PCM_16", format="WAV")
         with pytest.raises(AudioError, match=r"declares 1000000000 frames.*holds only 4096 bytes"):
             zaudio._check_header("big.wav", handle, 4096)
         compressed = types.SimpleNamespace(samplerate=RATE, frames=10**9, channels=2, subtype="PCM_16", format="FLAC")
         zaudio._check_header("big.flac", compressed, 4096)  # compressed: no byte count to compare
+
+    @pytest.mark.parametrize("kind", ["au", "aiff"])
+    def test_real_headers_declaring_more_frames_allocate_nothing_for_them(self, tmp_path: Path, kind) -> None:
+        """An AU or AIFF header declaring 10**8 frames over 100 real ones: libsndfile clamps it to 100."""
+        frames, declared = 100, 10**8
+        samples = b"\0\1" * frames
+        if kind == "au":  # .snd header: data offset, data size, 3 = 16-bit PCM, rate, channels
+            data = struct.pack(">4sIIIII", b".snd", 24, 2 * declared, 3, RATE, 1) + samples
+        else:  # FORM/AIFF with COMM (channels, frames, bits, 80-bit rate) and an SSND that claims it all
+            rate = struct.pack(">HQ", 16383 + 13, int(RATE / 2**13 * 2**63))  # 16000 = 1.953125 * 2**13
+            comm = struct.pack(">hIh", 1, declared, 16) + rate
+            ssnd = struct.pack(">II", 0, 0) + samples
+            body = b"AIFF" + b"COMM" + struct.pack(">I", len(comm)) + comm
+            body += b"SSND" + struct.pack(">I", 8 + 2 * declared) + ssnd
+            data = b"FORM" + struct.pack(">I", 4 + len(body) + 2 * declared) + body
+        path = tmp_path / f"big.{kind}"
+        path.write_bytes(data)
+        with sf.SoundFile(path) as handle:  # should this fail, real files reach the guard: test them with it
+            assert handle.samplerate == RATE and handle.frames == frames  # clamped by libsndfile
+        assert zaudio.load_audio(path)[0].shape == (frames,)
 
     def test_a_memory_error_fails_only_its_file(self, tmp_path: Path, monkeypatch) -> None:
         good, bad = tmp_path / "good.wav", tmp_path / "huge.wav"

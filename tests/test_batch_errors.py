@@ -199,3 +199,13 @@ def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
     assert [row["score"] for row in rows] == ["-0.25", "-1.5", "0.0", "0.1"]  # numbers stay numbers
     # Only CSV is meant for spreadsheets; JSON keeps the names as they are.
     assert json.loads(format_results(run, "json"))["files"][0]["file"] == hostile
+
+
+def test_nothing_done_gives_the_first_three_reasons_and_counts_the_rest():
+    """As batch._nothing_done's docstring says (it once said "the first named")."""
+    from zsac.batch import _nothing_done
+
+    failures = {f"{i}.wav": f"reason {i}" for i in range(5)}
+    message = str(_nothing_done(failures, "classified"))
+    assert message == "none of the 5 files could be classified: reason 0; reason 1; reason 2 (and 2 more)"
+    assert str(_nothing_done({"a.wav": "gone"}, "embedded")) == "none of the 1 files could be embedded: gone"

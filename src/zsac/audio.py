@@ -28,6 +28,8 @@ import scipy.fft
 import soundfile as sf
 import soxr
 
+from . import _files
+from ._files import file_kind, os_reason
 from .errors import AudioError, ConfigError
 
 __all__ = [
@@ -112,19 +114,6 @@ _SUBTYPE_BYTES = {
     "PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1,
 }  # fmt: skip
 _UNCOMPRESSED_FORMATS = frozenset({"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "CAF", "RAW"})
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"),
-)  # fmt: skip
-
-
-def _file_kind(mode: int) -> str:
-    return next((kind for test, kind in _FILE_KINDS if test(mode)), "not a regular file")
-
-
-def _os_reason(exc: OSError) -> str:
-    # "Permission denied", not libsndfile's "System error.": the OS's own words.
-    return exc.strerror or str(exc)
 
 
 def check_regular_file(path: str | os.PathLike[str], *, what: str = "audio file") -> os.stat_result:
@@ -139,18 +128,7 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str = "audio file"
         The file is missing, cannot be stat-ed (the OS's reason), or is a FIFO, device,
         socket or folder.
     """
-    name = os.fspath(path)
-    try:
-        info = os.stat(name)
-    except FileNotFoundError:
-        raise AudioError(f"{what} {name!r} does not exist") from None
-    except OSError as exc:
-        raise AudioError(f"cannot read {what} {name!r}: {_os_reason(exc)}") from exc
-    if stat.S_ISDIR(info.st_mode):
-        raise AudioError(f"{name!r} is not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise AudioError(f"{what} {name!r} is {_file_kind(info.st_mode)}, not a regular file; zsac reads only files")
-    return info
+    return _files.check_regular_file(path, what=what, error=AudioError)
 
 
 @contextlib.contextmanager
@@ -162,11 +140,11 @@ def _open_sound(path: str | os.PathLike[str]) -> Iterator[sf.SoundFile]:
         # O_NONBLOCK: should the path have become a FIFO since the stat, open returns at once.
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise AudioError(f"cannot read audio file {name!r}: {_os_reason(exc)}") from exc
+        raise AudioError(f"cannot read audio file {name!r}: {os_reason(exc)}") from exc
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise AudioError(f"audio file {name!r} is {_file_kind(info.st_mode)}, not a regular file")
+            raise AudioError(f"audio file {name!r} is {file_kind(info.st_mode)}, not a regular file")
         try:
             # closefd=False: the descriptor is ours to close, whether libsndfile opens it or not.
             handle = sf.SoundFile(fd, closefd=False)
@@ -205,6 +183,18 @@ def _read_block(handle: sf.SoundFile, frames: int) -> np.ndarray:
         block *= np.float32(2.0**-31)
         return block
     return handle.read(frames, dtype="float32", always_2d=False)
+
+
+def file_seconds(path: str | os.PathLike[str]) -> float:
+    """Duration of an audio file in seconds, from its (checked) header; nothing is decoded.
+
+    Raises
+    ------
+    AudioError
+        As :func:`iter_file_examples` does for a file it cannot open.
+    """
+    with _open_sound(path) as handle:
+        return handle.frames / handle.samplerate
 
 
 def load_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
@@ -255,7 +245,8 @@ def check_sample_rate(sample_rate: object) -> int:
         For NaN, infinity, a fraction, zero, a negative rate or one out of range.
     """
     bad = isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating))
-    if not bad:
+    if not bad and not isinstance(sample_rate, (int, np.integer)):
+        # Integers skip isfinite, which converts to float: 10**400 raised OverflowError.
         bad = not math.isfinite(sample_rate) or sample_rate != int(sample_rate)
     if bad or not MIN_SAMPLE_RATE <= int(sample_rate) <= MAX_SAMPLE_RATE:
         raise ConfigError(
@@ -270,8 +261,8 @@ def check_waveform(waveform: object) -> np.ndarray:
     Raises
     ------
     AudioError
-        For another type or shape, a channels-first array (more channels than frames, or more
-        than ``MAX_CHANNELS``), no samples, or NaN or infinite samples.
+        For another type or shape, a channels-first array (more channels than frames), more
+        than ``MAX_CHANNELS`` channels, no samples, or NaN or infinite samples.
     """
     try:
         array = np.asarray(waveform)
@@ -283,7 +274,11 @@ def check_waveform(waveform: object) -> np.ndarray:
         raise AudioError(f"waveform must be [samples] or [samples, channels], got shape {array.shape}")
     if array.size == 0:
         raise AudioError("waveform holds no samples")
-    if array.ndim == 2 and (array.shape[1] > array.shape[0] or array.shape[1] > MAX_CHANNELS):
+    if array.ndim == 2 and MAX_CHANNELS < array.shape[1] <= array.shape[0]:
+        raise AudioError(
+            f"waveform of shape {array.shape} has {array.shape[1]} channels, more than the {MAX_CHANNELS} zsac reads"
+        )
+    if array.ndim == 2 and array.shape[1] > array.shape[0]:
         raise AudioError(
             f"waveform of shape {array.shape} looks channels-first: read as (frames, channels) it has "
             f"{array.shape[1]} channels of {array.shape[0]} samples; pass it as (frames, channels), e.g. waveform.T"

@@ -93,7 +93,10 @@ def collect_audio_files(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def _nothing_done(failures: dict[str, str], what: str) -> DataError:
-    """The error when every file failed: no output is worth writing, and the exit status must say so."""
+    """The error when every file failed: no output is worth writing, and the exit status must say so.
+
+    Its message gives the reasons of the first three failures, and how many more there were.
+    """
     shown = "; ".join(f"{reason}" for reason in list(failures.values())[:3])
     more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
     return DataError(f"none of the {len(failures)} files could be {what}: {shown}{more}")
@@ -221,7 +224,7 @@ def classify_files(
     Raises
     ------
     DataError
-        No file could be classified (each file's reason is logged, and the first named).
+        No file could be classified: each file's reason is logged, and the error gives the first three.
     """
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
         raise ConfigError(f"top_k must be a whole number >= 1, got {top_k!r}")
@@ -285,7 +288,7 @@ def embed_files(
     Raises
     ------
     DataError
-        No file could be embedded (each file's reason is logged, and the first named).
+        No file could be embedded: each file's reason is logged, and the error gives the first three.
     """
     files = [Path(f) for f in files]
     names: list[str] = []

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .acoustic.pooling import clip_means
-from .audio import check_sample_rate, iter_file_examples, waveform_to_examples
+from .audio import MAX_CHANNELS, check_sample_rate, file_seconds, iter_file_examples, waveform_to_examples
 from .errors import AudioError, DataError
 from .features import FeatureCache, extract_examples
 
@@ -134,6 +134,13 @@ def examples_of(
         return Examples(extracted.examples, kept, [os.fspath(p) for p in extracted.paths], extracted.failures)
     if kind != "waveforms":
         raise DataError(f"expected audio (paths or waveforms), got {kind}")
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] <= MAX_CHANNELS < X.shape[0]:
+        # Rows of at most MAX_CHANNELS samples (64 ms at the lowest rate) are never clips: this is one
+        # (frames, channels) clip, which read as (n_clips, n_samples) gave thousands of empty clips.
+        raise DataError(
+            f"X of shape {X.shape} looks like one clip of shape (frames, channels), not {X.shape[0]} clips of "
+            f"{X.shape[1]} samples; pass one clip as a list, [waveform]"
+        )
     waveforms = ([X] if X.ndim == 1 else list(X)) if isinstance(X, np.ndarray) and X.ndim <= 2 else list(X)
     result = Examples([], [], [], {})
     for i, waveform in enumerate(waveforms):
@@ -183,6 +190,12 @@ class SegmentBatch:
 #: Examples embedded together by :func:`file_segments` (about 25 MB of log-mel): short files
 #: share a model call, and a long file is embedded as it is decoded.
 EMBED_BATCH_EXAMPLES = 1024
+#: Files longer than this bypass the feature cache and are streamed. A cache entry is a file's
+#: whole log-mel, computed at once on a miss: a 1-hour 16-kHz file then peaked at 264 MB
+#: against 113 MB streamed, and 10 hours would take about 1.6 GB. Ten minutes costs at most
+#: about 60 MB more than streaming (the waveform and its log-mel), while the files that a cache
+#: pays off for (dataset clips, re-classified recordings) are mostly far shorter.
+CACHE_MAX_SECONDS = 600.0
 
 
 def file_segments(
@@ -202,7 +215,8 @@ def file_segments(
     (:func:`~zsac.audio.iter_file_examples`), and examples are embedded ``batch_examples`` at
     a time, across files; only the segment embeddings (128 floats per 0.96 s) are kept. The
     segments, and so the clip means, are exactly those of the whole-file path. With a cache,
-    a file's examples are read from it (or computed whole and stored).
+    a file's examples are read from it (or computed whole and stored), except for files longer
+    than :data:`CACHE_MAX_SECONDS`, which are streamed as without one.
 
     Parameters
     ----------
@@ -235,7 +249,7 @@ def file_segments(
         pending.clear()
 
     def blocks(name: str) -> Iterator[np.ndarray]:
-        if cache is not None:
+        if cache is not None and file_seconds(name) <= CACHE_MAX_SECONDS:
             yield cache.examples(name, pad_short=pad_short)
         else:
             yield from iter_file_examples(name, pad_short=pad_short, block_seconds=block_seconds)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
+from .._files import check_regular_file
 from ..errors import DataError
 from .types import Clip
 
@@ -18,6 +19,8 @@ ESC50_COLUMNS = ("filename", "fold", "target", "category", "esc10", "src_file", 
 def read_esc50_metadata(root: str | os.PathLike[str]) -> list[dict[str, str]]:
     """Rows of ``root/meta/esc50.csv`` as dicts keyed by :data:`ESC50_COLUMNS`."""
     meta = Path(root) / "meta" / "esc50.csv"
+    if meta.exists():  # a missing file gets the message below; a FIFO would block the open
+        check_regular_file(meta, what="ESC-50 metadata")
     try:
         with open(meta, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)

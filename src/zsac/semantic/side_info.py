@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from .._files import check_regular_file
 from ..errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def with_label_template(classes: Sequence[ClassInfo], template: str) -> list[Cla
 def read_audioset_ontology(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """AudioSet's ``ontology.json`` as a mapping from mid to its entry (``name``, ``description``, ...)."""
     path = Path(path)
+    check_regular_file(path, what="AudioSet ontology")  # a FIFO would block read_text
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -180,6 +182,7 @@ def read_audioset_ontology(path: str | os.PathLike[str]) -> dict[str, dict[str, 
 
 
 def _read_csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    check_regular_file(path, what="class file")  # a FIFO would block the open below
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             # AudioSet's CSVs put spaces after commas inside quoted display names only,
@@ -315,8 +318,8 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
         In file order; names are unique.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"class file {path} does not exist")
+    # By its stat, not is_file(): a FIFO or device is not "missing", and opening it would block.
+    check_regular_file(path, what="class file")
     suffix = path.suffix.lower()
     if suffix == ".npz":
         raise DataError(

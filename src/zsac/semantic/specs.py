@@ -136,7 +136,7 @@ def check_embeddable(config: SemanticConfig, specs: Iterable[str] | None = None)
         for part in parse_spec(spec):
             table = embedder._table_source(part)
             if table is not None:
-                if isinstance(table, (str, os.PathLike)) and not os.path.isfile(table):
+                if isinstance(table, (str, os.PathLike)) and not os.path.exists(table):  # a FIFO: refused below
                     raise DataError(f"the {part} table {os.fspath(table)} does not exist (--table {part}=FILE)")
                 embedder._table(part)  # a broken table fails here, naming its file
                 continue

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._atomic import atomic_path
+from .._files import check_regular_file
 from ..errors import DataError
 from .side_info import ClassInfo
 
@@ -158,6 +159,7 @@ def load_class_table(path: str | os.PathLike[str]) -> ClassTable:
     ClassTable
     """
     path = Path(path)
+    check_regular_file(path, what="class table")  # a FIFO would block the open below
     try:
         with open(path, "rb") as handle:
             data = np.load(handle, allow_pickle=False)

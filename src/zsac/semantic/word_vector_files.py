@@ -18,6 +18,7 @@ import gensim.downloader
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .._files import check_regular_file
 from ..errors import ConfigError, DataError
 
 __all__ = ["read_word_vectors", "library_stop_words"]
@@ -123,6 +124,8 @@ def read_word_vectors(source: str | os.PathLike[str], *, format: str, limit: int
         if not (hasattr(vectors, "key_to_index") and hasattr(vectors, "vector_size")):
             raise ConfigError(f"the gensim-data entry {source_str!r} is not a word-vector model")
         return vectors
+    # gensim opens the file without a stat: a FIFO would block it, a device be read forever.
+    check_regular_file(path, what="word-vector file")
     if path.suffix.lower() in (".kv", ".model", ".pkl", ".pickle"):
         raise DataError(
             f"{path} looks like a gensim pickle; zsac loads no pickle. "
