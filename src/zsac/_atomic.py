@@ -25,6 +25,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
+from ._files import file_kind
 from .errors import CheckpointError, DataError
 
 
@@ -129,8 +130,7 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str = "model file"
     """
     info = os.stat(path)
     if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO, device or socket"
-        raise CheckpointError(f"{path} is {kind}, not a regular {what}; refusing to open it")
+        raise CheckpointError(f"{path} is {file_kind(info.st_mode)}, not a regular {what}; refusing to open it")
     return info
 
 
