@@ -105,25 +105,27 @@ logger = logging.getLogger(__name__)
 _BUILDING = contextvars.ContextVar("zsac_building_model_version", default=False)
 
 
-def _safetensors_bytes(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> bytes:
-    """A safetensors file whose header has its keys sorted, so equal arrays always give equal bytes.
+def _sorted_safetensors(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> tuple[bytes, memoryview]:
+    """A safetensors file as (length + header, data), its header keys sorted so equal arrays give equal bytes.
 
     safetensors writes its metadata from a hash map, whose order changes from process to
-    process; the header is rewritten here with sorted keys (the data and offsets stay).
+    process; the header is rewritten here with sorted keys (the data and offsets stay). The
+    data is a view of the one serialised buffer, so no second copy of the arrays is made.
     """
     raw = save(dict(tensors), metadata=dict(metadata))
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.dumps(json.loads(raw[8 : 8 + n]), sort_keys=True, separators=(",", ":")).encode("utf-8")
     header += b" " * (-len(header) % 8)  # the format's 8-byte alignment of the data
-    return struct.pack("<Q", len(header)) + header + memoryview(raw)[8 + n :]
+    return struct.pack("<Q", len(header)) + header, memoryview(raw)[8 + n :]
 
 
 def write_arrays(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
     """Write arrays to one safetensors file, atomically, tagged with zsac's version (byte-reproducible)."""
     tensors = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
-    data = _safetensors_bytes(tensors, {"format": "np", "zsac_version": __version__})
+    head, data = _sorted_safetensors(tensors, {"format": "np", "zsac_version": __version__})
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
+            handle.write(head)
             handle.write(data)
 
 
@@ -157,9 +159,11 @@ def _content_hash(root: Path) -> str:
     """sha256 over the sorted relative paths and bytes of every file under ``root``."""
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        data = path.read_bytes()
         digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        digest.update(struct.pack("<Q", len(data)) + data)
+        digest.update(struct.pack("<Q", path.stat().st_size))
+        with open(path, "rb") as handle:  # in blocks: a VGGish's weights need not be in memory twice
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -189,20 +193,17 @@ def _fill_folder(
         write_json_atomic(directory / name, obj)
 
 
-def check_model_target(directory: str | os.PathLike[str], *, kind: str = "classifier") -> Path:
-    """Refuse, before any work, a model folder to write that is a file or holds what zsac does not write.
+def check_model_target(directory: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, a classifier folder to write that is a file or holds what zsac does not write.
 
-    ``kind`` is ``"classifier"`` (``zsac train -o``). Returns the folder that will be
-    written (a link's target).
+    Used by ``zsac train -o``. Returns the folder that will be written (a link's target).
 
     Raises
     ------
     DataError
-        ``directory`` is a file, or a folder that is neither empty nor a model of this kind.
+        ``directory`` is a file, or a folder that is neither empty nor a classifier.
     """
-    names = {
-        "classifier": (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER),
-    }[kind]
+    names = (CLASSIFIER_FILE, CLASS_EMBEDDINGS_FILE, ACOUSTIC_FOLDER, BILINEAR_FOLDER)
     return _model_target(Path(directory), lambda name: name in names or _versioned_entry(name, names.__contains__))
 
 
