@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _two_models import is_whole, two_models
 
 HERE = Path(__file__).resolve().parents[1] / "src"
-NAMES = [f"sound {k:02d}" for k in range(8)]
 
 SAVER = """
 import sys
@@ -46,18 +46,8 @@ while True:
 def worker(scratch: Path, kills: int, seed: int) -> dict[str, int]:
     """The kills in this process's zsac (``PYTHONPATH``): counts of whole, mixed and failed loads, and leftovers."""
     from zsac import ZeroShotClassifier
-    from zsac.semantic.tables import ClassTable
 
-    rng = np.random.default_rng(0)
-    table = ClassTable(rng.normal(size=(8, 6)).astype(np.float32), names=tuple(NAMES)).save(scratch / "wle.npz")
-    X, y = rng.normal(size=(80, 16)).astype(np.float32), np.repeat(NAMES, 10)
-    models = []
-    for names, folder in ((NAMES[:4], "a"), (NAMES[3:], "b")):
-        keep = np.isin(y, names)
-        model = ZeroShotClassifier(semantic="WLE", tables={"WLE": str(table)}, lam=1.0, progress=False, max_iter=3)
-        models.append(model.fit(X[keep], y[keep]))
-        model.save(scratch / folder)
-    target = models[0].save(scratch / "target")
+    table, models, target = two_models(scratch)
     finished = {entry.name for entry in target.iterdir()}  # what one finished save leaves
     delays = np.random.default_rng(seed).uniform(0.0, 0.4, size=kills)
     counts = {"kills": kills, "whole": 0, "mixed": 0, "failed": 0, "lost": 0, "most leftovers": 0}
@@ -78,12 +68,7 @@ def worker(scratch: Path, kills: int, seed: int) -> dict[str, int]:
         except Exception:  # noqa: BLE001  (any failure of a load is what is counted)
             counts["failed"] += 1
         else:
-            same = [
-                np.array_equal(loaded.class_embeddings_, m.class_embeddings_)
-                and np.array_equal(loaded.bilinear_.W_, m.bilinear_.W_)
-                for m in models
-            ]
-            counts["whole" if any(same) else "mixed"] += 1
+            counts["whole" if is_whole(loaded, models) else "mixed"] += 1
         left = [p for p in target.parent.iterdir() if p.name.startswith((".target", "target")) and p.name != "target"]
         left += [p for p in target.iterdir() if not p.name.startswith("v-") and p.name not in finished]
         counts["most leftovers"] = max(counts["most leftovers"], len(left))

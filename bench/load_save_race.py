@@ -21,10 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from _two_models import is_whole, two_models
 
 HERE = Path(__file__).resolve().parents[1] / "src"
-NAMES = [f"sound {k:02d}" for k in range(8)]
 
 SAVER = """
 import sys, time
@@ -43,18 +42,8 @@ print(n, flush=True)
 def worker(scratch: Path, seconds: float) -> dict[str, int]:
     """One race in this process's zsac (``PYTHONPATH``): the counts of whole, mixed and failed loads."""
     from zsac import ZeroShotClassifier
-    from zsac.semantic.tables import ClassTable
 
-    rng = np.random.default_rng(0)
-    table = ClassTable(rng.normal(size=(8, 6)).astype(np.float32), names=tuple(NAMES)).save(scratch / "wle.npz")
-    X, y = rng.normal(size=(80, 16)).astype(np.float32), np.repeat(NAMES, 10)
-    models = []
-    for names, folder in ((NAMES[:4], "a"), (NAMES[3:], "b")):
-        keep = np.isin(y, names)
-        model = ZeroShotClassifier(semantic="WLE", tables={"WLE": str(table)}, lam=1.0, progress=False, max_iter=3)
-        models.append(model.fit(X[keep], y[keep]))
-        model.save(scratch / folder)
-    target = models[0].save(scratch / "target")
+    table, models, target = two_models(scratch)
     saver = subprocess.Popen(
         [sys.executable, "-c", SAVER, str(scratch / "a"), str(scratch / "b"), str(target), str(table), str(seconds)],
         stdout=subprocess.PIPE, text=True,
@@ -69,12 +58,7 @@ def worker(scratch: Path, seconds: float) -> dict[str, int]:
         except Exception:  # noqa: BLE001  (any failure of a load is what is counted)
             counts["failed"] += 1
             continue
-        same = [
-            np.array_equal(loaded.class_embeddings_, m.class_embeddings_)
-            and np.array_equal(loaded.bilinear_.W_, m.bilinear_.W_)
-            for m in models
-        ]
-        counts["whole" if any(same) else "mixed"] += 1
+        counts["whole" if is_whole(loaded, models) else "mixed"] += 1
     counts["saves"] = int(saver.stdout.readline())
     saver.wait()
     counts["entries left"] = len(list(target.iterdir()))
