@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ._files import file_kind
 from .errors import CheckpointError, DataError
@@ -134,18 +134,34 @@ def check_regular_file(path: str | os.PathLike[str], *, what: str = "model file"
     return info
 
 
-def read_regular_bytes(path: str | os.PathLike[str], *, what: str = "model file") -> bytes:
-    """The bytes of a regular file, opened only after :func:`check_regular_file` (non-blocking, checked again)."""
-    check_regular_file(path, what=what)
+def open_regular_file(path: str | os.PathLike[str], *, what: str = "model file") -> BinaryIO:
+    """``path`` opened for binary reading, checked to be a regular file on the open descriptor.
+
+    The open is non-blocking, so a path swapped for a FIFO after any earlier ``stat`` returns
+    at once and is refused here instead of blocking.
+
+    Raises
+    ------
+    OSError
+        ``path`` cannot be opened (the caller words that error).
+    CheckpointError
+        ``path`` is not a regular file.
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        # Swapped for a FIFO between the stat and the open: O_NONBLOCK made the open return at once.
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise CheckpointError(f"{path} is not a regular {what}; refusing to read it")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_regular_bytes(path: str | os.PathLike[str], *, what: str = "model file") -> bytes:
+    """The bytes of a regular file, opened only after :func:`check_regular_file` (see :func:`open_regular_file`)."""
+    check_regular_file(path, what=what)
+    with open_regular_file(path, what=what) as handle:
+        return handle.read()
 
 
 @contextlib.contextmanager

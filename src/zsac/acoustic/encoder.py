@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from .. import acoustic
-from .._atomic import read_regular_bytes
+from .._atomic import open_regular_file, read_regular_bytes
 from ..checkpoint import (
     VGGISH_WEIGHTS_FILE,
     array_shapes,
@@ -326,16 +325,9 @@ def _hold_open(path: Path) -> BinaryIO:
         then retries on the new version) or is not a regular file.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        return open_regular_file(path)
     except OSError as exc:
         raise CheckpointError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise CheckpointError(f"{path} is not a regular model file; refusing to read it")
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _checked_int8(path: Path, expected: Any, *, required: bool) -> bytes | None:
