@@ -76,7 +76,9 @@ def label_matrix(labels: Any, n_samples: int, n_classes: int) -> np.ndarray:
     return matrix
 
 
-def check_fit_inputs(acoustic_embeddings: Any, labels: Any, class_embeddings: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_fit_inputs(
+    acoustic_embeddings: Any, labels: Any, class_embeddings: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """θ, labels and φ checked for ``fit``: float64 θ and φ, and labels as a bool indicator matrix.
 
     Returns

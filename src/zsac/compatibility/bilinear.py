@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import compatibility
-from .._estimator import ZsacEstimator, check_fitted
+from .._estimator import check_fitted
 from .._settings import (
     check_choice,
     check_device_name,
@@ -23,7 +23,7 @@ from .._settings import (
 )
 from ..checkpoint import BILINEAR_CONFIG_FILE, read_bilinear_folder, write_bilinear_folder
 from ..errors import CheckpointError, ConfigError
-from ..evaluation import top1_accuracy
+from .base import CompatibilityLearner, data_scale
 from .warp import check_training_inputs, warp_objective
 
 __all__ = ["Bilinear", "save_bilinear", "load_bilinear", "SOLVERS", "DTYPES"]
@@ -33,9 +33,14 @@ FULL_BATCH_METHODS = ("lbfgs", "adam")
 SOLVERS = (*FULL_BATCH_METHODS, "sgd")
 DTYPES = ("float32", "float64")
 INITS = ("zeros", "normal")
+#: How ``lam`` is read: the paper's λ as it is, or relative to the data's scale (see ``lambda_scale``).
+LAMBDA_SCALES = ("absolute", "relative")
+#: Relative λ values searched by default: log-spaced, 1.5 per decade, around the best values on
+#: the AudioSet release (fold seed 0, RESULTS.md); the paper's 0.01 is about 3e-5 there.
+RELATIVE_LAMBDA_GRID = tuple(float(f"{x:.3g}") for x in np.logspace(-6, -2, 9))
 
 
-class Bilinear(ZsacEstimator):
+class Bilinear(CompatibilityLearner):
     """Zero-shot classifier by bilinear compatibility, trained with the WARP loss (eq. 9).
 
     Classes are given as embeddings at every call, so the classes predicted can differ from
@@ -46,6 +51,11 @@ class Bilinear(ZsacEstimator):
     lam : float
         λ, the weight of ‖W‖²_F. The paper picks it from {0, 0.01, 1, 10} on validation
         classes: see :func:`~zsac.compatibility.select_lambda`.
+    lambda_scale : {"absolute", "relative"}
+        ``"absolute"``: ``lam`` is the paper's λ of eq. (9). ``"relative"``: the fit uses
+        λ = ``lam`` · rms‖θ‖² · rms‖φ‖² / Δ, so the balance of loss and penalty is the same
+        whatever the scale of θ and however many unit-norm parts φ concatenates (‖φ‖² = 1, 2, 3):
+        scores of size Δ need ‖W‖ ∝ Δ / (‖θ‖‖φ‖). :attr:`default_grid` is in these units.
     solver : {"lbfgs", "adam", "sgd"}
         ``"lbfgs"`` and ``"adam"`` are the fast full-batch solvers of
         :func:`~zsac.compatibility.fit_full_batch`; ``"sgd"`` is the paper's mini-batch SGD
@@ -77,11 +87,16 @@ class Bilinear(ZsacEstimator):
     ----------
     W_ : np.ndarray [shape=(acoustic_dim, semantic_dim), dtype=float64]
     n_iter_ : int
+    lambda_ : float
+        The λ of eq. (9) the fit used (``lam`` itself unless ``lambda_scale="relative"``).
     objective_ : float
         Eq. (9) on the training data at ``W_``, computed in float64.
     objective_curve_ : list of float
     acoustic_dim_, semantic_dim_ : int
     """
+
+    name: ClassVar[str] = "bilinear"
+    default_grid: ClassVar[tuple[float, ...]] = RELATIVE_LAMBDA_GRID
 
     param_settings: ClassVar[dict[str, dict[str, Any]]] = {
         "solver": describe("bilinear solver (sgd is the paper's mini-batch SGD)", choices=SOLVERS),
@@ -100,6 +115,7 @@ class Bilinear(ZsacEstimator):
         self,
         *,
         lam: float = 0.01,
+        lambda_scale: str = "absolute",
         solver: str = "lbfgs",
         max_iter: int | None = None,
         learning_rate: float | None = None,
@@ -114,6 +130,7 @@ class Bilinear(ZsacEstimator):
         progress: bool = False,
     ) -> None:
         self.lam = lam
+        self.lambda_scale = lambda_scale
         self.solver = solver
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -131,6 +148,7 @@ class Bilinear(ZsacEstimator):
         check_choice("Bilinear", "solver", self.solver, SOLVERS)
         if isinstance(self.lam, bool) or not (isinstance(self.lam, numbers.Real) and 0 <= self.lam < math.inf):
             raise ConfigError(f"lam must be a finite number >= 0, got {self.lam!r}")
+        check_choice("Bilinear", "lambda_scale", self.lambda_scale, LAMBDA_SCALES)
         check_choice("Bilinear", "init", self.init, INITS)
         check_choice("Bilinear", "dtype", self.dtype, DTYPES)
         check_settings(self)  # max_iter and device, as the command line checks them
@@ -150,12 +168,13 @@ class Bilinear(ZsacEstimator):
         """
         self._check_params()
         theta, labels, phi = check_training_inputs(acoustic_embeddings, labels, class_embeddings, self.lam)
+        lam = self.effective_lambda(theta, phi)
         init = None
         if self.init == "normal":
             init = np.random.default_rng(self.seed).normal(0.0, self.init_scale, (theta.shape[1], phi.shape[1]))
         solvers = compatibility.solvers  # torch loads here, on the first fit (see zsac/__init__.py)
         common = dict(
-            lam=float(self.lam), delta=self.delta, init=init,
+            lam=lam, delta=self.delta, init=init,
             device=self.device, dtype=self.dtype, progress=self.progress,
         )  # fmt: skip
         if self.learning_rate is not None:  # otherwise each solver's own default
@@ -171,61 +190,22 @@ class Bilinear(ZsacEstimator):
         self.W_ = result.W
         self.n_iter_ = result.n_iter
         self.objective_curve_ = result.objective_curve
-        self.objective_ = warp_objective(theta, self.W_, phi, labels, float(self.lam), self.delta)
+        self.lambda_ = lam
+        self.objective_ = warp_objective(theta, self.W_, phi, labels, lam, self.delta)
         self.acoustic_dim_, self.semantic_dim_ = self.W_.shape
         return self
+
+    def effective_lambda(self, theta: np.ndarray, phi: np.ndarray) -> float:
+        """The λ of eq. (9) that a fit on ``theta`` and ``phi`` uses (see ``lambda_scale``)."""
+        if self.lambda_scale == "absolute":
+            return float(self.lam)
+        return float(self.lam) * data_scale(np.asarray(theta), np.asarray(phi)) / float(self.delta)
 
     def _check_fitted(self) -> None:
         check_fitted(self, "W_")
 
-    def decision_function(self, acoustic_embeddings: np.ndarray, class_embeddings: np.ndarray) -> np.ndarray:
-        """Compatibility scores F(x, z) = θ(x)ᵀ W φ(z) (eq. 4) of every clip with every class.
-
-        Parameters
-        ----------
-        acoustic_embeddings : np.ndarray [shape=(n_clips, acoustic_dim)]
-        class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
-            Any classes, seen in training or not.
-
-        Returns
-        -------
-        np.ndarray [shape=(n_clips, n_classes), dtype=float64]
-        """
-        self._check_fitted()
-        theta = _as_matrix(acoustic_embeddings, "acoustic_embeddings")
-        phi = _as_matrix(class_embeddings, "class_embeddings")
-        if theta.shape[1] != self.acoustic_dim_:
-            raise ConfigError(
-                f"acoustic_embeddings have {theta.shape[1]} dimensions, the model expects {self.acoustic_dim_}"
-            )
-        if phi.shape[1] != self.semantic_dim_:
-            raise ConfigError(
-                f"class_embeddings have {phi.shape[1]} dimensions, the model expects {self.semantic_dim_}"
-            )
-        return theta @ (self.W_ @ phi.T)
-
-    def predict(self, acoustic_embeddings: np.ndarray, class_embeddings: np.ndarray) -> np.ndarray:
-        """The best-scoring class of each clip (eq. 5), as a row index of ``class_embeddings``.
-
-        Returns
-        -------
-        np.ndarray [shape=(n_clips,), dtype=int64]
-            Ties go to the lowest index.
-        """
-        return np.argmax(self.decision_function(acoustic_embeddings, class_embeddings), axis=1)
-
-    def score(self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray) -> float:
-        """Top-1 accuracy of :meth:`predict` against ``labels`` (rows of ``class_embeddings``)."""
-        return top1_accuracy(self.decision_function(acoustic_embeddings, class_embeddings), labels)
-
-
-def _as_matrix(values: np.ndarray, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0:
-        raise ConfigError(f"{name} must be a non-empty 2-D array, got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ConfigError(f"{name} contains NaN or infinite values")
-    return array
+    def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        return theta @ (self.W_ @ phi.T)  # eq. (4); predict() takes the argmax, eq. (5)
 
 
 def save_bilinear(
@@ -244,6 +224,7 @@ def save_bilinear(
         "semantic_dim": model.semantic_dim_,
         "n_iter": model.n_iter_,
         "objective": model.objective_,
+        "lambda": model.lambda_,
         "metadata": metadata or {},
     }
     return write_bilinear_folder(directory, description=description, W=model.W_)
@@ -270,5 +251,6 @@ def load_bilinear(directory: str | os.PathLike[str]) -> tuple[Bilinear, dict[str
     model.acoustic_dim_, model.semantic_dim_ = W.shape
     model.n_iter_ = int(description.get("n_iter", 0))
     model.objective_ = float(description.get("objective", float("nan")))
+    model.lambda_ = float(description.get("lambda", model.lam if model.lambda_scale == "absolute" else float("nan")))
     model.objective_curve_ = []
     return model, description.get("metadata", {})
