@@ -17,7 +17,8 @@ result for the same seed.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Mapping, Sequence
+import zlib
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
@@ -34,6 +35,8 @@ __all__ = [
     "random_class_folds",
     "single_label_clips",
     "undersample_classes",
+    "seen_class_holdout",
+    "SEEN_HOLDOUT_FRACTION",
     "audioset_class_folds",
     "audioset_setting_split",
     "audioset_rotation_splits",
@@ -435,6 +438,55 @@ def undersample_classes(labels: np.ndarray, *, max_per_class: int = 1500, seed: 
             members = rng.choice(members, size=int(max_per_class), replace=False)
         kept.append(members)
     return np.sort(np.concatenate(kept)).astype(np.int64) if kept else np.zeros(0, dtype=np.int64)
+
+
+#: Share of each seen class's clips kept out of every fit, to test generalised zero-shot
+#: classification on seen classes (Xian et al.'s GBU protocol holds out 20% likewise).
+SEEN_HOLDOUT_FRACTION = 0.2
+
+
+def seen_class_holdout(
+    clip_classes: Sequence[Hashable], classes: Iterable[Hashable], *, fraction: float = SEEN_HOLDOUT_FRACTION, seed: int
+) -> np.ndarray:
+    """A seeded share of each class's clips, held out of training to test seen classes later.
+
+    Each class of ``classes`` loses ``round(fraction × n)`` of its ``n`` clips, but always keeps at
+    least one for training. The draw for a class depends only on ``seed`` and the class itself
+    (not on which other classes are asked for), so a class held out in one rotation of a protocol
+    loses the same clips in every other.
+
+    Parameters
+    ----------
+    clip_classes : sequence of hashable [shape=(n_clips,)]
+        The class of each clip (a clip of a class outside ``classes`` is never held out).
+    classes : iterable of hashable
+        The seen classes.
+    fraction : float, keyword-only
+        In [0, 1).
+    seed : int, keyword-only
+
+    Returns
+    -------
+    np.ndarray [shape=(n_clips,), dtype=bool]
+        True for the clips held out.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+        raise ConfigError(f"the held-out fraction must be a number in [0, 1), got {fraction!r}")
+    seed = _check_seed(seed)
+    clip_classes = list(clip_classes)
+    members: dict[Hashable, list[int]] = {}
+    wanted = set(classes)
+    for index, label in enumerate(clip_classes):
+        if label in wanted:
+            members.setdefault(label, []).append(index)
+    held = np.zeros(len(clip_classes), dtype=bool)
+    for label, indices in members.items():
+        n_out = min(int(round(fraction * len(indices))), len(indices) - 1)
+        if n_out <= 0:
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(repr(label).encode("utf-8"))])
+        held[rng.choice(np.asarray(indices), size=n_out, replace=False)] = True
+    return held
 
 
 def _count_bins(

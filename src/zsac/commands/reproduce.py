@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import output_lock
-from .._settings import parse_device, parse_seed, settings_of
+from .._settings import check_lambda_grid, parse_device, parse_float_list, parse_seed, settings_of
 from ..acoustic.config import VGGishConfig
-from ..classifier import ZeroShotClassifier
 from ..compatibility.bilinear import Bilinear
-from ..compatibility.selection import PAPER_LAMBDA_GRID
+from ..compatibility.learners import LEARNERS
 from ..errors import ConfigError
+from ..protocols import SEEN_HOLDOUT_FRACTION
 from ..reproduce.audioset import (
     AUDIOSET_ACOUSTICS,
     AUDIOSET_OFFLINE_SPECS,
@@ -24,7 +24,7 @@ from ..reproduce.audioset import (
     audioset_estimator,
     run_reproduce_audioset,
 )
-from ..reproduce.common import ReproductionResult
+from ..reproduce.common import DEFAULT_LEARNERS, PAPER_GRID_NAME, ReproductionResult
 from ..reproduce.esc50 import ESC50_PARTITIONS, run_reproduce_esc50
 from ..reproduce.records import summary_frame
 from ..semantic.config import SemanticConfig
@@ -42,14 +42,47 @@ def _take(options: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     return {name: options.pop(name) for name in names if name in options}
 
 
+def parse_learners(text: str) -> list[str]:
+    """``"eszsl,sae"`` → ``["eszsl", "sae"]``; ``"all"`` stays ``["all"]``; ConfigError naming an unknown one."""
+    names = [word.strip() for word in text.split(",") if word.strip()]
+    known = [*LEARNERS, "all"]
+    unknown = [name for name in names if name not in known]
+    if not names or unknown:
+        raise ConfigError(f"unknown learner {unknown[0] if unknown else text!r}; choose from {', '.join(known)}")
+    return names
+
+
+def parse_grid(text: str) -> list[float] | str | None:
+    """``--lambda-grid``: ``auto`` (each learner's own grid), ``paper``, or comma-separated numbers."""
+    word = text.strip().lower()
+    if word == "auto":
+        return None
+    if word == PAPER_GRID_NAME:
+        return PAPER_GRID_NAME
+    values = parse_float_list(text)
+    check_lambda_grid(values)
+    return values
+
+
+def parse_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise ConfigError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
 def run_reproduce(
     *,
     dataset: str,
     semantic: str | None = None,
     solver: str = _BILINEAR.solver,
     max_iter: int | None = _BILINEAR.max_iter,
-    lambda_grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    lambda_grid: Sequence[float] | str | None = None,
     bilinear_device: str = _BILINEAR.device,
+    learners: Sequence[str] = DEFAULT_LEARNERS,
     progress: bool = True,
     **options: Any,
 ) -> ReproductionResult:
@@ -60,8 +93,12 @@ def run_reproduce(
     dataset : {"esc50", "audioset"}
     semantic : str or None
         Comma-separated specs, e.g. ``"WLE,SLE+SSE"``; ``None`` is the dataset's default.
-    solver, max_iter, lambda_grid, bilinear_device
-        The bilinear model's solver and the λ grid.
+    solver, max_iter, bilinear_device
+        The bilinear model's solver, iterations and device.
+    lambda_grid : sequence of float, "paper" or None
+        See :func:`~zsac.reproduce.common.resolve_learners`.
+    learners : sequence of str
+        Compatibility learners (``["all"]`` for every one).
     **options
         :class:`~zsac.semantic.SemanticConfig` text-model fields,
         :class:`~zsac.acoustic.VGGishConfig` fields (over the dataset's recipe), and the
@@ -73,11 +110,11 @@ def run_reproduce(
     if options.get("out") is not None:
         with output_lock(options["out"]):  # one zsac run at a time writes a results folder
             return _run_reproduce(dataset=dataset, semantic=semantic, solver=solver, max_iter=max_iter,
-                                  lambda_grid=lambda_grid, bilinear_device=bilinear_device, progress=progress,
-                                  **options)  # fmt: skip
+                                  lambda_grid=lambda_grid, bilinear_device=bilinear_device, learners=learners,
+                                  progress=progress, **options)  # fmt: skip
     return _run_reproduce(dataset=dataset, semantic=semantic, solver=solver, max_iter=max_iter,
-                          lambda_grid=lambda_grid, bilinear_device=bilinear_device, progress=progress,
-                          **options)  # fmt: skip
+                          lambda_grid=lambda_grid, bilinear_device=bilinear_device, learners=learners,
+                          progress=progress, **options)  # fmt: skip
 
 
 def _run_reproduce(
@@ -86,21 +123,27 @@ def _run_reproduce(
     semantic: str | None,
     solver: str,
     max_iter: int | None,
-    lambda_grid: Sequence[float],
+    lambda_grid: Sequence[float] | str | None,
     bilinear_device: str,
+    learners: Sequence[str],
     progress: bool,
     **options: Any,
 ) -> ReproductionResult:
     text_models = SemanticConfig(**_take(options, _SEMANTIC_FIELDS))
     specs = SemanticConfig(semantic=semantic).specs() if semantic else None
     vggish = _take(options, _VGGISH_FIELDS)
-    common = {"specs": specs, "semantic": text_models, "grid": lambda_grid, "progress": progress, **options}
+    common = {
+        "specs": specs, "semantic": text_models, "grid": lambda_grid, "learners": learners, "progress": progress,
+        **options,
+    }  # fmt: skip
     if dataset == "audioset":
-        estimator = audioset_estimator(solver=solver, max_iter=max_iter, device=bilinear_device)
+        estimator = audioset_estimator(
+            solver=solver, max_iter=max_iter, device=bilinear_device, lambda_scale="relative"
+        )
         return run_reproduce_audioset(
             **common, estimator=estimator, vggish=dataclasses.replace(AUDIOSET_VGGISH, **vggish)
         )
-    estimator = Bilinear(solver=solver, max_iter=max_iter, device=bilinear_device)
+    estimator = Bilinear(solver=solver, max_iter=max_iter, device=bilinear_device, lambda_scale="relative")
     return run_reproduce_esc50(**common, estimator=estimator, vggish=VGGishConfig(**vggish))
 
 
@@ -153,7 +196,26 @@ def _add_reproduce_options(parser: argparse.ArgumentParser, *, vggish: Any, spec
     add_setting(parser, dataclasses.replace(
         bilinear["max_iter"], help="bilinear solver iterations (default: 30 for L-BFGS on AudioSet, else the solver's)"
     ))  # fmt: skip
-    add_settings(parser, settings_of(ZeroShotClassifier), ["lambda_grid"])
+    parser.add_argument(
+        "--learner", dest="learners", type=parse_word(parse_learners), default=list(DEFAULT_LEARNERS),
+        metavar="NAMES", help=f"comma-separated compatibility learners, or all ({', '.join(LEARNERS)}; "
+        f"default: {','.join(DEFAULT_LEARNERS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lambda-grid", type=parse_word(parse_grid), default=None, metavar="GRID",
+        help="auto: each learner's own log-spaced grid of relative λ (default); paper: {0, 0.01, 1, 10} as the "
+        "paper's absolute λ for the bilinear model; or comma-separated values",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-refit", dest="refit", action="store_false", default=True,
+        help="keep the model trained on the training classes instead of refitting the chosen λ on training + "
+        "validation classes (the paper's Table IV)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seen-holdout", dest="holdout", type=parse_word(parse_fraction), default=SEEN_HOLDOUT_FRACTION,
+        metavar="FRACTION", help="share of each seen class's clips held out of every fit for the generalised "
+        f"zero-shot test; 0 turns it off (default: {SEEN_HOLDOUT_FRACTION})",
+    )  # fmt: skip
     add_setting(parser, dataclasses.replace(bilinear["device"], name="bilinear_device"))
     add_settings(parser, vggish_settings(), defaults=dataclasses.asdict(vggish))
     parser.add_argument(
@@ -165,10 +227,14 @@ def report(result: Any, args: argparse.Namespace) -> int:
     summary = summary_frame(result.records)
     lines = [f"{result.ran} folds computed, {result.skipped} already finished; results in {result.out}"]
     lines += [f"note: {note}" for note in result.notes]
-    for row in summary.itertuples(index=False):
+    for row in summary.to_dict("records"):
+        learner = row.get("learner")
+        gzsl = row.get("gzsl.h_mean")
         lines.append(
-            f"{row.setting:>9} {row.spec:<14} Top-1 {row.top1_mean:.3f} ± {row.top1_std:.3f}   "
-            f"mAP {row.map_mean:.3f} ± {row.map_std:.3f}   ({row.n_runs} runs)"
+            f"{row['setting']:>9} {learner if isinstance(learner, str) else '':<10} {row['spec']:<14} "
+            f"Top-1 {row['top1_mean']:.3f} ± {row['top1_std']:.3f}   mAP {row['map_mean']:.3f} ± {row['map_std']:.3f}"
+            + ("" if gzsl is None or gzsl != gzsl else f"   H {gzsl:.3f}")
+            + f"   ({row['n_runs']} runs)"
         )
     lines.append(f"tables: {Path(result.out) / 'tables.md'}")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError
 from ..evaluation import mean_average_precision, true_class_ranks
 from ..protocols import random_class_folds
+from .base import CompatibilityLearner, label_matrix
 from .bilinear import Bilinear
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "DEGENERATE_SPREAD",
     "score_spread",
     "warn_if_degenerate",
+    "resolve_grid",
+    "stack_labels",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,8 +68,10 @@ def score_spread(scores: np.ndarray) -> float:
     return float(np.median(scores.max(axis=1) - scores.min(axis=1)))
 
 
-def _is_degenerate(scores: np.ndarray, delta: float) -> bool:
-    return score_spread(scores) < DEGENERATE_SPREAD * delta
+def _is_degenerate(scores: np.ndarray, delta: float | None) -> bool:
+    # Only a margin loss collapses to flat scores under a large λ; a closed-form or softmax
+    # learner's scores shrink with λ but keep their order, so they are never called degenerate.
+    return delta is not None and score_spread(scores) < DEGENERATE_SPREAD * delta
 
 
 def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: np.ndarray) -> bool:
@@ -98,13 +103,50 @@ def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: 
     return degenerate
 
 
-def _validation_scores(model: Bilinear, acoustic: np.ndarray, labels: np.ndarray, classes: np.ndarray):
+def _validation_scores(
+    model: CompatibilityLearner, acoustic: np.ndarray, labels: np.ndarray, classes: np.ndarray
+) -> tuple[float, float, bool]:
     """Top-1 with ties counted as misses, mAP, and whether the model's scores are near-constant."""
     scores = model.decision_function(acoustic, classes)
     # Ties counted as misses (rank 1 only when strictly highest): argmax's tie order gives a
     # model with constant scores the Top-1 of whichever class comes first.
     top1 = float(np.mean(true_class_ranks(scores, labels) == 1))
-    return top1, mean_average_precision(scores, labels), _is_degenerate(scores, model.delta)
+    return top1, mean_average_precision(scores, labels), _is_degenerate(scores, getattr(model, "delta", None))
+
+
+def resolve_grid(grid: Sequence[float] | None, estimator: CompatibilityLearner) -> list[float]:
+    """``grid`` as a list of floats, or the learner's :attr:`~CompatibilityLearner.default_grid` when None.
+
+    Raises
+    ------
+    ConfigError
+        When the values are not distinct numbers >= 0, or there are none.
+    """
+    values = [float(lam) for lam in (type(estimator).default_grid if grid is None else grid)]
+    if not values or any(not lam >= 0 for lam in values) or len(set(values)) != len(values):
+        raise ConfigError(f"the λ grid must be distinct numbers >= 0, got {values}")
+    return values
+
+
+def stack_labels(first: np.ndarray, n_first_classes: int, second: np.ndarray, n_second_classes: int) -> np.ndarray:
+    """Labels of two sets of clips whose classes are stacked (the second's after the first's).
+
+    Integer labels stay integers; if either side is a multi-label indicator matrix, the result is
+    the block-diagonal indicator matrix.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_first + n_second,)] or [shape=(n_first + n_second, n_first_classes + n_second_classes)]
+    """
+    first, second = np.asarray(first), np.asarray(second)
+    if first.ndim == 1 and second.ndim == 1:
+        return np.concatenate([first, second + n_first_classes])
+    top = label_matrix(first, len(first), n_first_classes)
+    bottom = label_matrix(second, len(second), n_second_classes)
+    stacked = np.zeros((len(top) + len(bottom), n_first_classes + n_second_classes), dtype=bool)
+    stacked[: len(top), :n_first_classes] = top
+    stacked[len(top) :, n_first_classes:] = bottom
+    return stacked
 
 
 def _best_lambda(grid: Sequence[float], top1: dict, mean_ap: dict, degenerate: set) -> float:
@@ -128,16 +170,20 @@ class LambdaSelection:
         mAP on the validation classes of each λ's model: the tie-breaker.
     degenerate : tuple of float
         The λ whose models gave near-constant scores (see :data:`DEGENERATE_SPREAD`).
-    model : Bilinear
+    model : CompatibilityLearner
         Fitted with ``lam``: on the training classes, or on training plus validation
         classes when ``refit=True``.
+    selection_model : CompatibilityLearner or None
+        The model fitted with ``lam`` on the training classes alone, on which λ was judged
+        (the same object as ``model`` without a refit).
     """
 
     lam: float
     validation_top1: dict[float, float]
-    model: Bilinear
+    model: CompatibilityLearner
     validation_map: dict[float, float] = dataclasses.field(default_factory=dict)
     degenerate: tuple[float, ...] = ()
+    selection_model: CompatibilityLearner | None = None
 
 
 def select_lambda(
@@ -148,8 +194,8 @@ def select_lambda(
     validation_labels: np.ndarray,
     validation_classes: np.ndarray,
     *,
-    estimator: Bilinear | None = None,
-    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    estimator: CompatibilityLearner | None = None,
+    grid: Sequence[float] | None = PAPER_LAMBDA_GRID,
     refit: bool = False,
     progress: bool = False,
     warn_on_ties: bool = True,
@@ -164,17 +210,18 @@ def select_lambda(
     Parameters
     ----------
     train_acoustic : np.ndarray [shape=(n_train, acoustic_dim)]
-    train_labels : np.ndarray [shape=(n_train,), dtype=int]
-        Rows of ``train_classes``.
+    train_labels : np.ndarray [shape=(n_train,), dtype=int] or [shape=(n_train, n_train_classes)]
+        Rows of ``train_classes``, or a multi-label indicator matrix (for a learner that takes one).
     train_classes : np.ndarray [shape=(n_train_classes, semantic_dim)]
     validation_acoustic : np.ndarray [shape=(n_validation, acoustic_dim)]
     validation_labels : np.ndarray [shape=(n_validation,), dtype=int]
         Rows of ``validation_classes``.
     validation_classes : np.ndarray [shape=(n_validation_classes, semantic_dim)]
-    estimator : Bilinear, optional
-        The settings to use (its ``lam`` is ignored); ``Bilinear()`` by default.
-    grid : sequence of float
-        The λ values, by default the paper's {0, 0.01, 1, 10}.
+    estimator : CompatibilityLearner, optional
+        The learner and its settings (its ``lam`` is ignored); ``Bilinear()`` by default.
+    grid : sequence of float or None
+        The values of the learner's ``lam``; by default the paper's {0, 0.01, 1, 10}; None for
+        the learner's own :attr:`~zsac.compatibility.CompatibilityLearner.default_grid`.
     refit : bool
         Refit the chosen λ on the training and validation classes together (their clips
         and class embeddings stacked), so the final model sees every seen class.
@@ -182,15 +229,13 @@ def select_lambda(
         Log a warning when every λ gives the same validation Top-1. Callers that combine
         several selections (class-split cross-validation) judge ties on the combination instead.
     """
-    grid = [float(lam) for lam in grid]
-    if not grid or any(not lam >= 0 for lam in grid) or len(set(grid)) != len(grid):
-        raise ConfigError(f"the λ grid must be distinct numbers >= 0, got {grid}")
     template = Bilinear() if estimator is None else estimator
+    grid = resolve_grid(grid, template)
     validation_labels = np.asarray(validation_labels)
     validation_top1: dict[float, float] = {}
     validation_map: dict[float, float] = {}
     degenerate: set[float] = set()
-    models: dict[float, Bilinear] = {}
+    models: dict[float, CompatibilityLearner] = {}
     for lam in tqdm(grid, desc="choosing λ", disable=not progress, leave=False):
         model = copy.deepcopy(template).set_params(lam=lam)
         model.fit(train_acoustic, train_labels, train_classes)
@@ -200,7 +245,7 @@ def select_lambda(
             degenerate.add(lam)
         models[lam] = model
         logger.debug("λ=%g: validation Top-1 %.4f, mAP %.4f%s (%d iterations)", lam, top1, mean_ap,
-                     ", near-constant scores" if flat else "", model.n_iter_)  # fmt: skip
+                     ", near-constant scores" if flat else "", getattr(model, "n_iter_", 0))  # fmt: skip
     best = _best_lambda(grid, validation_top1, validation_map, degenerate)
     if warn_on_ties and len(grid) > 1 and len({(validation_top1[lam], validation_map[lam]) for lam in grid}) == 1:
         logger.warning(
@@ -216,7 +261,7 @@ def select_lambda(
         model = copy.deepcopy(template).set_params(lam=best)
         model.fit(
             np.concatenate([np.asarray(train_acoustic), np.asarray(validation_acoustic)]),
-            np.concatenate([np.asarray(train_labels), validation_labels + n_train_classes]),
+            stack_labels(train_labels, n_train_classes, validation_labels, len(np.asarray(validation_classes))),
             np.concatenate([np.asarray(train_classes), np.asarray(validation_classes)]),
         )
     if warn_on_ties and best in degenerate:
@@ -225,7 +270,7 @@ def select_lambda(
         )
     return LambdaSelection(
         lam=best, validation_top1=validation_top1, model=model, validation_map=validation_map,
-        degenerate=tuple(sorted(degenerate)),
+        degenerate=tuple(sorted(degenerate)), selection_model=models[best],
     )  # fmt: skip
 
 
@@ -259,8 +304,8 @@ def select_lambda_by_class_folds(
     labels: np.ndarray,
     class_embeddings: np.ndarray,
     *,
-    estimator: Bilinear | None = None,
-    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    estimator: CompatibilityLearner | None = None,
+    grid: Sequence[float] | None = PAPER_LAMBDA_GRID,
     seed: int = 0,
 ) -> ClassFoldSelection:
     """λ by class-split cross-validation: each fold's classes are held out and classified zero-shot.
@@ -279,9 +324,10 @@ def select_lambda_by_class_folds(
     labels : np.ndarray [shape=(n_clips,)], int
         Rows of ``class_embeddings``.
     class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
-    estimator : Bilinear or None
-        The settings to use (its ``lam`` is ignored).
-    grid : sequence of float
+    estimator : CompatibilityLearner or None
+        The learner and its settings (its ``lam`` is ignored); ``Bilinear()`` by default.
+    grid : sequence of float or None
+        None for the learner's own default grid.
     seed : int
         Seeds the class folds.
 
@@ -291,7 +337,7 @@ def select_lambda_by_class_folds(
         With fewer than :data:`MIN_CLASSES_FOR_CLASS_FOLDS` classes, λ = 0.01 (or the grid's
         first value) with a warning and no scores.
     """
-    grid = [float(lam) for lam in grid]
+    grid = resolve_grid(grid, Bilinear() if estimator is None else estimator)
     labels = np.asarray(labels)
     n_classes = len(class_embeddings)
     if n_classes < MIN_CLASSES_FOR_CLASS_FOLDS:

@@ -37,22 +37,30 @@ import numpy as np
 
 from ..acoustic.config import VGGishConfig
 from ..compatibility.bilinear import Bilinear
-from ..compatibility.selection import PAPER_LAMBDA_GRID
 from ..datasets.audioset import read_audioset_embeddings
 from ..datasets.folder import AUDIO_EXTENSIONS
 from ..datasets.root import audioset_dir
 from ..errors import ConfigError, DataError
 from ..features import FeatureCache, extract_examples
-from ..protocols import audioset_class_folds, audioset_rotation_splits, single_label_clips, undersample_classes
+from ..protocols import (
+    SEEN_HOLDOUT_FRACTION,
+    audioset_class_folds,
+    audioset_rotation_splits,
+    single_label_clips,
+    undersample_classes,
+)
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import audioset_class_info
 from .common import (
+    DEFAULT_LEARNERS,
     ReproductionResult,
     check_protocol_inputs,
     class_tables,
     finish,
+    protocol_learners,
     protocol_semantic,
     protocol_vggish,
+    resolve_learners,
     run_folds,
     vggish_embeddings,
 )
@@ -131,7 +139,10 @@ def run_reproduce_audioset(
     setting: str = "train3",
     semantic: SemanticConfig | None = None,
     estimator: Bilinear | None = None,
-    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    grid: Sequence[float] | str | None = None,
+    learners: Sequence[str] = DEFAULT_LEARNERS,
+    refit: bool = True,
+    holdout: float = SEEN_HOLDOUT_FRACTION,
     max_clips_per_class: int = 1500,
     audio_dir: str | os.PathLike[str] | None = None,
     vggish: VGGishConfig | None = None,
@@ -156,9 +167,20 @@ def run_reproduce_audioset(
         Text models and options of the semantic side (its ``semantic`` field is not used:
         ``specs`` says which specs run).
     estimator : Bilinear, optional
-        Compatibility-model settings (default: :func:`audioset_estimator`).
-    grid : sequence of float
-        λ grid (default: the paper's {0, 0.01, 1, 10}).
+        Settings of the ``"bilinear"`` learner (default: :func:`audioset_estimator`, relative λ).
+    grid : sequence of float, "paper" or None
+        Values of each learner's ``lam``; None (default): each learner's own log-spaced grid;
+        ``"paper"``: the paper's λ grid {0, 0.01, 1, 10}, absolute, for the bilinear model
+        (see :func:`~zsac.reproduce.common.resolve_learners`).
+    learners : sequence of str
+        Compatibility learners to run, each on every spec (default :data:`~zsac.reproduce.common.DEFAULT_LEARNERS`;
+        ``["all"]`` for every one).
+    refit : bool
+        Refit the chosen λ on training + validation classes (default). ``False`` keeps the model
+        trained on the training classes: Table IV literally.
+    holdout : float
+        Share of each seen class's clips held out of every fit and tested in the generalised
+        zero-shot setting (0 turns that test off).
     max_clips_per_class : int
         Under-sampling cap (Section V-A2).
     audio_dir : path, optional
@@ -183,11 +205,10 @@ def run_reproduce_audioset(
     semantic = semantic or SemanticConfig()
     if "WLE" not in (semantic.tables or {}) and (root / WLE_TABLE_FILE).is_file():
         semantic = dataclasses.replace(semantic, tables={**(semantic.tables or {}), "WLE": str(root / WLE_TABLE_FILE)})
-    estimator = estimator or audioset_estimator()
+    bilinear = estimator or audioset_estimator(lambda_scale="relative")
+    runs = resolve_learners(learners, bilinear=bilinear, lambda_grid=grid)
     vggish = vggish or AUDIOSET_VGGISH
-    check_protocol_inputs(
-        specs=specs, semantic=semantic, estimator=estimator, grid=grid, seeds=fold_seeds, vggish=vggish
-    )
+    check_protocol_inputs(specs=specs, semantic=semantic, learners=runs, seeds=fold_seeds, vggish=vggish)
     config = {
         "command": "reproduce audioset",
         "data": str(root),
@@ -196,8 +217,9 @@ def run_reproduce_audioset(
         "specs": specs,
         "seeds": [int(s) for s in fold_seeds],
         "semantic": protocol_semantic(semantic),
-        "bilinear": estimator.get_params(),
-        "lambda_grid": [float(x) for x in grid],
+        "learners": protocol_learners(runs),
+        "refit": bool(refit),
+        "seen_holdout": float(holdout),
         "max_clips_per_class": max_clips_per_class,
         "audio_dir": None if audio_dir is None else str(audio_dir),
         "vggish": protocol_vggish(vggish) if acoustic == "vggish" else None,
@@ -247,10 +269,11 @@ def run_reproduce_audioset(
             kept = undersample_classes(clip_classes, max_per_class=max_clips_per_class, seed=seed)
             classes, counts = np.unique(clip_classes[kept], return_counts=True)
             folds = audioset_class_folds(dict(zip(classes.tolist(), counts.tolist(), strict=True)), seed=seed)
-            per_seed[seed] = (kept, audioset_rotation_splits(folds, **_split_options(setting, acoustic)))
+            splits = audioset_rotation_splits(folds, **_split_options(setting, acoustic))
+            per_seed[seed] = (kept, [dataclasses.replace(split, refit=bool(refit)) for split in splits])
         return per_seed[seed]
 
-    def acoustic_for(seed: int, split) -> np.ndarray:
+    def acoustic_for(seed: int, split, held_out: np.ndarray) -> np.ndarray:
         kept = seed_data(seed)[0]
         embeddings = np.full((len(clip_classes), 128), np.nan, dtype=np.float32)
         if acoustic == "released":
@@ -259,6 +282,7 @@ def run_reproduce_audioset(
             embeddings[kept] = vggish_embeddings(
                 folder, seed=seed, split=split, clip_examples=[clip_examples[k] for k in kept],
                 clip_classes=clip_classes[kept].tolist(), config=vggish, device=device, progress=progress,
+                held_out=held_out[kept],
             )  # fmt: skip
         return embeddings
 
@@ -281,9 +305,9 @@ def run_reproduce_audioset(
             clip_ids=clip_ids,
             class_embeddings=class_embeddings,
             class_names=class_names,
-            estimator=estimator,
-            grid=grid,
+            learners=runs,
             progress=progress,
+            holdout=holdout,
         )
         ran, skipped = ran + r, skipped + s
     return finish(folder, notes=notes, ran=ran, skipped=skipped)

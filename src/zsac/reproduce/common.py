@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -16,9 +17,12 @@ from .._settings import check_lambda_grid, check_seed
 from ..acoustic.config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from ..acoustic.embedding import embed_clips
 from ..acoustic.training import train_vggish
+from ..compatibility.base import CompatibilityLearner
 from ..compatibility.bilinear import Bilinear
+from ..compatibility.learners import LEARNERS, make_learner
+from ..compatibility.selection import PAPER_LAMBDA_GRID
 from ..errors import ConfigError
-from ..protocols import ClassSplit
+from ..protocols import SEEN_HOLDOUT_FRACTION, ClassSplit, seen_class_holdout
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import ClassInfo, with_label_template
 from ..semantic.specs import SemanticEmbedder, check_embeddable
@@ -29,12 +33,16 @@ from .results import ResultsFolder, safe_name
 from .zero_shot import evaluate_split
 
 __all__ = [
+    "LearnerRun",
+    "resolve_learners",
+    "protocol_learners",
     "ReproductionResult",
     "check_protocol_inputs",
     "class_tables",
     "protocol_semantic",
     "protocol_vggish",
     "run_folds",
+    "held_out_clips",
     "vggish_embeddings",
 ]
 
@@ -44,12 +52,85 @@ _RECORDED_SEMANTIC = ("word2vec", "glove", "bert", "sentence_model", "tables", "
 logger = logging.getLogger(__name__)
 
 
+class LearnerRun(NamedTuple):
+    """A learner as a reproduction runs it: its settings, and the values of ``lam`` to choose from."""
+
+    estimator: CompatibilityLearner
+    grid: tuple[float, ...]
+
+
+#: The learners a reproduction runs by default: the closed-form ones, which choose their λ from a
+#: whole grid in well under a second per fold (RESULTS.md, "Learners"), so the main job stays fast.
+DEFAULT_LEARNERS = ("eszsl", "sae")
+
+#: ``lambda_grid="paper"``: the paper's λ grid, read as the paper's (absolute) λ by the bilinear model.
+PAPER_GRID_NAME = "paper"
+
+
+def resolve_learners(
+    names: Sequence[str],
+    *,
+    bilinear: Bilinear | None = None,
+    lambda_grid: Sequence[float] | str | None = None,
+    device: str | None = None,
+) -> dict[str, LearnerRun]:
+    """Each learner of a reproduction with the λ grid it chooses from.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Names of :data:`~zsac.compatibility.learners.LEARNERS` (``"all"`` for every one).
+    bilinear : Bilinear, optional
+        Settings of the ``"bilinear"`` learner (solver, iterations, device); by default relative λ.
+    lambda_grid : sequence of float, "paper" or None
+        None: each learner's own log-spaced ``default_grid``. ``"paper"``: the paper's {0, 0.01, 1, 10}
+        for the bilinear model, read as the paper's absolute λ (Table IV literally); the other learners,
+        which the paper does not have, keep their own grids. A sequence: these values of ``lam`` for
+        every learner, in its own units (relative, unless the bilinear model is given
+        ``lambda_scale="absolute"``).
+    device : str, optional
+        Device of the torch learners other than the bilinear model.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown learner name or grid.
+    """
+    chosen = list(dict.fromkeys(LEARNERS if list(names) == ["all"] else names))
+    if not chosen:
+        raise ConfigError(f"give at least one learner of {sorted(LEARNERS)}")
+    paper = isinstance(lambda_grid, str)
+    if paper and lambda_grid != PAPER_GRID_NAME:
+        raise ConfigError(f"lambda_grid must be numbers, {PAPER_GRID_NAME!r} or None, got {lambda_grid!r}")
+    if not paper and lambda_grid is not None:
+        check_lambda_grid(lambda_grid)
+    runs = {}
+    for name in chosen:
+        if name == "bilinear":
+            estimator = copy.deepcopy(bilinear) if bilinear is not None else make_learner(name, lambda_scale="relative")
+            if paper:
+                estimator.set_params(lambda_scale="absolute")
+                runs[name] = LearnerRun(estimator, tuple(PAPER_LAMBDA_GRID))
+                continue
+        else:
+            estimator = make_learner(name)
+            if device is not None and "device" in estimator.get_params():
+                estimator.set_params(device=device)
+        grid = type(estimator).default_grid if paper or lambda_grid is None else lambda_grid
+        runs[name] = LearnerRun(estimator, tuple(float(x) for x in grid))
+    return runs
+
+
+def protocol_learners(learners: Mapping[str, LearnerRun]) -> dict[str, Any]:
+    """The learners as a results folder's configuration records them: parameters and λ grid of each."""
+    return {name: {"params": run.estimator.get_params(), "grid": list(run.grid)} for name, run in learners.items()}
+
+
 def check_protocol_inputs(
     *,
     specs: Sequence[str],
     semantic: SemanticConfig,
-    estimator: Bilinear,
-    grid: Sequence[float],
+    learners: Mapping[str, LearnerRun],
     seeds: Sequence[int],
     vggish: VGGishConfig | None = None,
 ) -> None:
@@ -64,8 +145,11 @@ def check_protocol_inputs(
     ConfigError, DataError
     """
     check_embeddable(semantic, specs)  # every spec parses and each part has its vectors or table
-    estimator._check_params()
-    check_lambda_grid(grid)
+    if not learners:
+        raise ConfigError("give at least one learner")
+    for run in learners.values():
+        run.estimator._check_params()
+        check_lambda_grid(list(run.grid))
     if isinstance(seeds, (str, bytes)) or not list(seeds):
         raise ConfigError(f"give at least one seed, got {seeds!r}")
     for seed in seeds:
@@ -144,8 +228,12 @@ def vggish_embeddings(
     config: VGGishConfig,
     device: str | None,
     progress: bool,
+    held_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train VGGish on ``split.acoustic`` classes (or resume it) and embed every clip; cached in the folder.
+
+    Clips that ``held_out`` marks are kept out of VGGish's training too, so the seen classes of the
+    generalised zero-shot test are tested on clips no model has fit.
 
     Returns
     -------
@@ -157,7 +245,7 @@ def vggish_embeddings(
     if cached is not None and cached.shape[0] == len(clip_examples):
         return cached
     acoustic = set(split.acoustic)
-    chosen = [k for k, c in enumerate(clip_classes) if c in acoustic]
+    chosen = [k for k, c in enumerate(clip_classes) if c in acoustic and not (held_out is not None and held_out[k])]
     logger.info(
         "training VGGish for %s, seed %d, on %d classes (%d clips)", split.name, seed, len(acoustic), len(chosen)
     )
@@ -175,25 +263,37 @@ def vggish_embeddings(
     return embeddings
 
 
+def held_out_clips(split: ClassSplit, clip_classes: Sequence[Hashable], *, seed: int, fraction: float) -> np.ndarray:
+    """The seen-class clips of ``split`` that every fit leaves out (:func:`~zsac.protocols.seen_class_holdout`).
+
+    Seen: the classes the final compatibility model fits (training, and validation too when
+    ``split.refit``). The draw depends on the seed and the class only, so it is the same for
+    every spec and learner of a run, which keeps their results paired.
+    """
+    return seen_class_holdout(clip_classes, split.seen if split.refit else split.train, fraction=fraction, seed=seed)
+
+
 def run_folds(
     folder: ResultsFolder,
     *,
     base_record: Mapping[str, Any],
     seeds: Sequence[int],
     splits_for_seed: Callable[[int], Sequence[ClassSplit]],
-    acoustic_for: Callable[[int, ClassSplit], np.ndarray],
+    acoustic_for: Callable[[int, ClassSplit, np.ndarray], np.ndarray],
     clip_classes: Sequence[Hashable],
     clip_ids: Sequence[str],
     class_embeddings: Mapping[str, Mapping[Hashable, np.ndarray]],
     class_names: Mapping[Hashable, str],
-    estimator: Bilinear,
-    grid: Sequence[float],
+    learners: Mapping[str, LearnerRun],
     progress: bool,
+    holdout: float = SEEN_HOLDOUT_FRACTION,
 ) -> tuple[int, int]:
-    """Every (seed, split, spec) fold that has not finished: evaluate it and store its record.
+    """Every (seed, split, learner, spec) fold that has not finished: evaluate it and store its record.
 
-    The acoustic embeddings of a (seed, split) are only asked for when one of its specs still
-    has to run, so a rerun of a finished configuration trains nothing.
+    The acoustic embeddings of a (seed, split) are only asked for when one of its runs still
+    has to, so a rerun of a finished configuration trains nothing. ``acoustic_for`` gets the
+    clips held out of every fit (``holdout`` of each seen class's clips, for the generalised
+    zero-shot test), so that an acoustic model trained per split leaves them out too.
 
     Returns
     -------
@@ -201,25 +301,29 @@ def run_folds(
     """
     ran = skipped = 0
     specs = list(class_embeddings)
+    runs = [(name, spec) for name in learners for spec in specs]
     work = [(seed, split) for seed in seeds for split in splits_for_seed(seed)]
-    bar = tqdm(total=len(work) * len(specs), desc="folds", unit="fold", disable=not progress)
+    bar = tqdm(total=len(work) * len(runs), desc="folds", unit="fold", disable=not progress)
     try:
         for seed, split in work:
-            todo = [spec for spec in specs if folder.finished(spec, seed, split.name) is None]
-            skipped += len(specs) - len(todo)
-            bar.update(len(specs) - len(todo))
+            todo = [(name, spec) for name, spec in runs if folder.finished(spec, seed, split.name, name) is None]
+            skipped += len(runs) - len(todo)
+            bar.update(len(runs) - len(todo))
             if not todo:
                 continue
-            acoustic = acoustic_for(seed, split)
-            for spec in todo:
+            held = held_out_clips(split, clip_classes, seed=seed, fraction=holdout)
+            acoustic = acoustic_for(seed, split, held)
+            for name, spec in todo:
                 outcome = evaluate_split(
                     split, acoustic, clip_classes, class_embeddings[spec],
-                    clip_ids=clip_ids, class_names=class_names, estimator=estimator, grid=grid,
+                    clip_ids=clip_ids, class_names=class_names, estimator=learners[name].estimator,
+                    grid=learners[name].grid, held_out=held,
                 )  # fmt: skip
                 # base_record holds dataset, setting and acoustic; FoldRecord checks that they are there.
                 record = FoldRecord.from_mapping(
                     {
                         **base_record,
+                        "learner": name,
                         "spec": spec,
                         "test_fold": split.name,
                         "seed": int(seed),
@@ -231,10 +335,12 @@ def run_folds(
                         "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
                         "n_train_classes": len(split.seen if split.refit else split.train),
                         "seconds": outcome.seconds,
+                        "top1_per_class": outcome.top1_per_class,
+                        **({"gzsl": outcome.gzsl, "gzsl_curve": outcome.gzsl_curve} if outcome.gzsl else {}),
                     }
                 )
                 folder.save_fold(record, outcome.predictions)
-                logger.info("%s seed %d %s: Top-1 %.3f, mAP %.3f (λ=%g)", spec, seed, split.name,
+                logger.info("%s %s seed %d %s: Top-1 %.3f, mAP %.3f (λ=%g)", name, spec, seed, split.name,
                             outcome.top1, outcome.map, outcome.lam)  # fmt: skip
                 ran += 1
                 bar.update(1)

@@ -14,6 +14,7 @@ results say so.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -21,21 +22,23 @@ from pathlib import Path
 
 from ..acoustic.config import VGGishConfig
 from ..compatibility.bilinear import Bilinear
-from ..compatibility.selection import PAPER_LAMBDA_GRID
 from ..datasets.esc50 import esc50_clips
 from ..datasets.root import audioset_dir, esc50_dir
 from ..errors import ConfigError, DataError
 from ..features import FeatureCache, extract_examples
-from ..protocols import ESC50_CLASSES, cross_validation_splits, esc50_splits, random_class_folds
+from ..protocols import ESC50_CLASSES, SEEN_HOLDOUT_FRACTION, cross_validation_splits, esc50_splits, random_class_folds
 from ..semantic.config import SemanticConfig
 from ..semantic.side_info import esc50_class_info
 from .common import (
+    DEFAULT_LEARNERS,
     ReproductionResult,
     check_protocol_inputs,
     class_tables,
     finish,
+    protocol_learners,
     protocol_semantic,
     protocol_vggish,
+    resolve_learners,
     run_folds,
     vggish_embeddings,
 )
@@ -74,7 +77,10 @@ def run_reproduce_esc50(
     semantic: SemanticConfig | None = None,
     ontology: str | os.PathLike[str] | None = None,
     estimator: Bilinear | None = None,
-    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    grid: Sequence[float] | str | None = None,
+    learners: Sequence[str] = DEFAULT_LEARNERS,
+    refit: bool = True,
+    holdout: float = SEEN_HOLDOUT_FRACTION,
     vggish: VGGishConfig | None = None,
     device: str | None = None,
     progress: bool = True,
@@ -101,7 +107,20 @@ def run_reproduce_esc50(
         AudioSet's ``ontology.json``, whose descriptions stand in for ESC-50's (for SSE, WSE, BSE);
         default: the one in the data root's ``audioset`` folder, when present.
     estimator : Bilinear, optional
-    grid : sequence of float
+        Settings of the ``"bilinear"`` learner (default: ``Bilinear(lambda_scale='relative')``).
+    grid : sequence of float, "paper" or None
+        Values of each learner's ``lam``; None (default): each learner's own log-spaced grid;
+        ``"paper"``: the paper's λ grid {0, 0.01, 1, 10}, absolute, for the bilinear model
+        (see :func:`~zsac.reproduce.common.resolve_learners`).
+    learners : sequence of str
+        Compatibility learners to run, each on every spec (default :data:`~zsac.reproduce.common.DEFAULT_LEARNERS`;
+        ``["all"]`` for every one).
+    refit : bool
+        Refit the chosen λ on training + validation classes (default). ``False`` keeps the model
+        trained on the training classes (the paper refits on ESC-50).
+    holdout : float
+        Share of each seen class's clips held out of every fit and tested in the generalised
+        zero-shot setting (0 turns that test off).
     vggish : VGGishConfig, optional
         Default: the paper's recipe, ``VGGishConfig()`` (Adam 1e-4, batch 64, 80/20 segment split, early stopping).
     device : str, optional
@@ -140,9 +159,9 @@ def run_reproduce_esc50(
         specs = ESC50_PAPER_SPECS if complete else ESC50_OFFLINE_SPECS
     specs = list(dict.fromkeys(specs))
     semantic = semantic or SemanticConfig()
-    estimator = estimator or Bilinear()
+    runs = resolve_learners(learners, bilinear=estimator, lambda_grid=grid)
     vggish = vggish or VGGishConfig()
-    check_protocol_inputs(specs=specs, semantic=semantic, estimator=estimator, grid=grid, seeds=seeds, vggish=vggish)
+    check_protocol_inputs(specs=specs, semantic=semantic, learners=runs, seeds=seeds, vggish=vggish)
     ontology = Path(ontology) if ontology is not None else _default_ontology(root)
     config = {
         "command": "reproduce esc50",
@@ -153,8 +172,9 @@ def run_reproduce_esc50(
         "seeds": [int(s) for s in seeds],
         "semantic": protocol_semantic(semantic),
         "ontology": None if ontology is None else str(ontology),
-        "bilinear": estimator.get_params(),
-        "lambda_grid": [float(x) for x in grid],
+        "learners": protocol_learners(runs),
+        "refit": bool(refit),
+        "seen_holdout": float(holdout),
         "vggish": protocol_vggish(vggish),
         "device": device,
     }
@@ -175,10 +195,12 @@ def run_reproduce_esc50(
 
     def splits_for_seed(seed: int):
         if complete:
-            return paper_splits
-        return cross_validation_splits(random_class_folds(present, n_folds=min(5, len(present) // 2), seed=seed))
+            splits = paper_splits
+        else:
+            splits = cross_validation_splits(random_class_folds(present, n_folds=min(5, len(present) // 2), seed=seed))
+        return [dataclasses.replace(split, refit=bool(refit)) for split in splits]
 
-    def acoustic_for(seed: int, split):
+    def acoustic_for(seed: int, split, held_out):
         return vggish_embeddings(
             folder,
             seed=seed,
@@ -188,6 +210,7 @@ def run_reproduce_esc50(
             config=vggish,
             device=device,
             progress=progress,
+            held_out=held_out,
         )
 
     ran, skipped = run_folds(
@@ -200,8 +223,8 @@ def run_reproduce_esc50(
         clip_ids=clip_ids,
         class_embeddings=class_embeddings,
         class_names={c: c for c in present},
-        estimator=estimator,
-        grid=grid,
+        learners=runs,
         progress=progress,
+        holdout=holdout,
     )
     return finish(folder, notes=notes, ran=ran, skipped=skipped)

@@ -35,6 +35,7 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "RUN_KEYS",
     "METRICS",
+    "OPTIONAL_METRICS",
     "records_frame",
     "summary_frame",
     "group_keys",
@@ -47,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 #: The metrics of every record (Section V-D): Top-1 accuracy and mean average precision.
 METRICS: tuple[str, ...] = ("top1", "map")
+#: Metrics beyond the paper that records may have (flat column names): per-class Top-1, and the
+#: generalised zero-shot S, U, H (calibrated on the validation fold), H uncalibrated, and AUSUC.
+OPTIONAL_METRICS: tuple[str, ...] = (
+    "top1_per_class", "gzsl.seen", "gzsl.unseen", "gzsl.h", "gzsl.h_uncalibrated", "gzsl.ausuc",
+)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,11 @@ class FoldRecord:
         Wall time of λ selection, refit and prediction.
     config_digest : str, optional
         The digest of the configuration that made the record (see :class:`~zsac.reproduce.ResultsFolder`).
+    top1_per_class : float, optional
+        Test Top-1 averaged per test class.
+    gzsl : mapping of str to float, optional
+        Generalised zero-shot results (``seen``, ``unseen``, ``h``, ``gamma``, ``ausuc``, ...;
+        see :class:`~zsac.reproduce.FoldOutcome`).
     extra : mapping of str to any
         Any other keys, kept as given.
 
@@ -113,6 +124,8 @@ class FoldRecord:
     n_train_classes: int | None = None
     seconds: float | None = None
     config_digest: str | None = None
+    top1_per_class: float | None = None
+    gzsl: Mapping[str, float] | None = None
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -202,6 +215,7 @@ _KINDS: dict[str, type] = {
     "dataset": str, "setting": str, "acoustic": str, "spec": str, "test_fold": str, "seed": int,
     "top1": float, "map": float, "n_classes": int, "n_clips": int, "lam": float,
     "learner": str, "validation_top1": dict, "n_train_classes": int, "seconds": float, "config_digest": str,
+    "top1_per_class": float, "gzsl": dict,
 }  # fmt: skip
 _REQUIRED_FIELDS = [field.name for field in dataclasses.fields(FoldRecord) if field.default is dataclasses.MISSING]
 _REQUIRED_FIELDS.remove("extra")
@@ -371,11 +385,11 @@ def summary_frame(records: Iterable[Mapping[str, Any] | FoldRecord] | pd.DataFra
 
     Returns
     -------
-    pandas.DataFrame [shape=(n_groups, 11 or 12)]
+    pandas.DataFrame [shape=(n_groups, n_columns)]
         Columns ``dataset, setting, acoustic, [learner,] spec, top1_mean, top1_std,
-        map_mean, map_std, n_runs, n_seeds, n_folds`` (``learner`` only when the records
-        have one); groups in order of first appearance within each (dataset, setting,
-        acoustic).
+        map_mean, map_std, [<metric>_mean, <metric>_std for each of OPTIONAL_METRICS the
+        records have,] n_runs, n_seeds, n_folds`` (``learner`` only when the records have
+        one); groups in order of first appearance within each (dataset, setting, acoustic).
     """
     frame = records_frame(records)
     keys = group_keys(frame)
@@ -386,6 +400,11 @@ def summary_frame(records: Iterable[Mapping[str, Any] | FoldRecord] | pd.DataFra
             values = group[metric].to_numpy(dtype=float)
             row[f"{metric}_mean"] = float(np.mean(values))
             row[f"{metric}_std"] = float(np.std(values, ddof=0))
+        for metric in OPTIONAL_METRICS:
+            if metric in group.columns and group[metric].notna().any():
+                values = group[metric].dropna().to_numpy(dtype=float)
+                row[f"{metric}_mean"] = float(np.mean(values))
+                row[f"{metric}_std"] = float(np.std(values, ddof=0))
         row["n_runs"] = len(group)
         row["n_seeds"] = int(group["seed"].nunique())
         row["n_folds"] = int(group["test_fold"].nunique())

@@ -178,12 +178,14 @@ class ResultsFolder:
             raise DataError(f"cannot write the results folder {self.path}: {exc.strerror or exc}") from None
         # Otherwise config.json is already this protocol's: a run of another scope leaves it as it is.
 
-    def _fold_base(self, spec: str, seed: int, test_fold: str) -> Path:
-        return self.path / "folds" / safe_name(spec) / f"seed{int(seed)}" / safe_name(test_fold)
+    def _fold_base(self, spec: str, seed: int, test_fold: str, learner: str | None = None) -> Path:
+        # A run of one named learner lives one level down, under the learner's name.
+        folds = self.path / "folds" if learner is None else self.path / "folds" / safe_name(learner)
+        return folds / safe_name(spec) / f"seed{int(seed)}" / safe_name(test_fold)
 
-    def finished(self, spec: str, seed: int, test_fold: str) -> dict[str, Any] | None:
+    def finished(self, spec: str, seed: int, test_fold: str, learner: str | None = None) -> dict[str, Any] | None:
         """The record of a finished fold, or None when it has not run (or its predictions CSV is gone)."""
-        path = self._fold_base(spec, seed, test_fold).with_suffix(".json")
+        path = self._fold_base(spec, seed, test_fold, learner).with_suffix(".json")
         if not path.exists() or not path.with_suffix(".csv").is_file():
             return None  # a fold without its predictions runs again: the report needs them
         try:
@@ -215,7 +217,7 @@ class ResultsFolder:
         predictions = predictions_frame(predictions, columns=("clip", "true", "predicted", "correct"))
         fold = dataclasses.replace(FoldRecord.from_mapping(record), config_digest=self.digest)
         stored = _jsonable(fold.to_dict())
-        base = self._fold_base(fold.spec, fold.seed, fold.test_fold)
+        base = self._fold_base(fold.spec, fold.seed, fold.test_fold, fold.learner)
         base.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(base.with_suffix(".csv")) as tmp:
             predictions.to_csv(tmp, index=False)
@@ -231,7 +233,8 @@ class ResultsFolder:
             When a fold's JSON cannot be read or is not a valid record.
         """
         records = []
-        for path in sorted((self.path / "folds").glob("*/seed*/*.json")):
+        folds = self.path / "folds"
+        for path in sorted([*folds.glob("*/seed*/*.json"), *folds.glob("*/*/seed*/*.json")]):
             try:
                 record = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
@@ -247,16 +250,18 @@ class ResultsFolder:
                 records.append(FoldRecord.from_mapping(record).to_dict())
             except DataError as exc:
                 raise DataError(f"{path}: {exc}; delete it to run the fold again") from None
-        return sorted(records, key=lambda r: (r["spec"], r["seed"], str(r["test_fold"])))
+        return sorted(records, key=lambda r: (r.get("learner") or "", r["spec"], r["seed"], str(r["test_fold"])))
 
     def predictions(self) -> pd.DataFrame:
         """Per-clip predictions of every finished record, with spec, seed and test_fold columns."""
         frames = []
         for record in self.records():
-            base = self._fold_base(record["spec"], record["seed"], record["test_fold"])
+            base = self._fold_base(record["spec"], record["seed"], record["test_fold"], record.get("learner"))
             frame = pd.read_csv(base.with_suffix(".csv"), dtype={"clip": str, "true": str, "predicted": str})
             for key in ("dataset", "setting", "acoustic", "spec", "seed", "test_fold"):
                 frame[key] = record.get(key)
+            if record.get("learner") is not None:
+                frame["learner"] = record["learner"]
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

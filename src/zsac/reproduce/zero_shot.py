@@ -1,20 +1,45 @@
-"""One zero-shot fold: choose λ on the validation classes, then classify the test clips among the test classes."""
+"""One zero-shot fold: choose λ on the validation classes, then classify the test clips among the test classes.
+
+With clips of the seen classes held out of every fit, the fold is also evaluated in the
+*generalised* setting, where seen and unseen classes compete (Xian et al.'s GBU protocol): the
+held-out seen clips and the test clips are ranked among the seen and the test classes together.
+Calibrated stacking (Chao et al. 2016) subtracts γ from the seen classes' scores; γ is chosen on
+the validation fold, by the harmonic mean H of the model that λ was chosen with, and applied to
+the test fold unchanged.
+"""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..compatibility import PAPER_LAMBDA_GRID, Bilinear, select_lambda
+from ..compatibility.base import CompatibilityLearner
+from ..compatibility.selection import PAPER_LAMBDA_GRID, select_lambda, stack_labels
 from ..errors import DataError
-from ..evaluation import mean_average_precision, top1_accuracy, true_class_ranks
+from ..evaluation import (
+    area_under_seen_unseen_curve,
+    best_calibration,
+    generalized_zero_shot_accuracy,
+    mean_average_precision,
+    per_class_top1_accuracy,
+    seen_unseen_curve,
+    top1_accuracy,
+    true_class_ranks,
+)
 from ..protocols import ClassSplit
 
-__all__ = ["FoldOutcome", "evaluate_split"]
+__all__ = ["FoldOutcome", "evaluate_split", "CURVE_POINTS", "unseen_at_seen"]
+
+#: The seen–unseen curve of a fold is kept as its unseen accuracy at this many seen accuracies
+#: 0, 1/(n-1), ..., 1: enough for a smooth figure, and the same points in every fold so that
+#: folds can be averaged.
+CURVE_POINTS = 41
 
 
 @dataclasses.dataclass
@@ -35,6 +60,17 @@ class FoldOutcome:
         One row per test clip: ``clip``, ``true``, ``predicted``, ``true_rank`` (1 = top) and ``correct``.
     seconds : float
         Wall time of λ selection, refit and prediction.
+    top1_per_class : float or None
+        Test Top-1 averaged per class (each test class counts once).
+    gzsl : dict of str to float, or None
+        Generalised zero-shot results on the held-out seen clips and the test clips (None
+        without held-out clips): per-class ``seen`` (S) and ``unseen`` (U) accuracy and their
+        harmonic mean ``h`` at the calibration ``gamma`` chosen on the validation fold; the same
+        three uncalibrated (``*_uncalibrated``, γ = 0); ``ausuc``, the area under the
+        seen–unseen curve; ``seen_clips``, the held-out seen clips tested.
+    gzsl_curve : list of float or None
+        The best unseen accuracy reachable at seen accuracy ≥ k / (CURVE_POINTS − 1), for k = 0 ..
+        CURVE_POINTS − 1 (:func:`unseen_at_seen`).
     """
 
     lam: float
@@ -45,12 +81,43 @@ class FoldOutcome:
     n_clips: int
     predictions: pd.DataFrame
     seconds: float
+    top1_per_class: float | None = None
+    gzsl: dict[str, float] | None = None
+    gzsl_curve: list[float] | None = None
 
 
-def _rows_of(classes: Sequence[Hashable], clip_classes: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the clips of ``classes`` and each one's position in ``classes``."""
+def unseen_at_seen(seen: np.ndarray, unseen: np.ndarray, *, points: int = CURVE_POINTS) -> np.ndarray:
+    """The seen–unseen curve sampled at fixed seen accuracies.
+
+    Parameters
+    ----------
+    seen, unseen : np.ndarray [shape=(n_points,)]
+        A curve of :func:`~zsac.evaluation.seen_unseen_curve`.
+    points : int
+
+    Returns
+    -------
+    np.ndarray [shape=(points,)]
+        At seen accuracy s = k / (points − 1), the highest unseen accuracy of a calibration whose
+        seen accuracy is at least s; 0 where no calibration reaches s.
+    """
+    targets = np.linspace(0.0, 1.0, points)
+    seen = np.asarray(seen, dtype=np.float64)
+    unseen = np.asarray(unseen, dtype=np.float64)
+    # A tiny tolerance: a per-class mean that should be exactly k/(points-1) may round below it.
+    reach = seen[None, :] >= targets[:, None] - 1e-12
+    return np.where(reach, unseen[None, :], 0.0).max(axis=1)
+
+
+def _rows_of(
+    classes: Sequence[Hashable], clip_classes: np.ndarray, what: str, *, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the clips of ``classes`` (among those ``keep`` marks) and each one's position in ``classes``."""
     position = {c: k for k, c in enumerate(classes)}
-    clips = np.flatnonzero([c in position for c in clip_classes])
+    chosen = np.array([c in position for c in clip_classes], dtype=bool)
+    if keep is not None:
+        chosen &= keep
+    clips = np.flatnonzero(chosen)
     if clips.size == 0:
         raise DataError(f"no clips of the {what} classes {list(classes)[:5]}...")
     return clips, np.array([position[c] for c in clip_classes[clips]], dtype=np.int64)
@@ -64,14 +131,16 @@ def evaluate_split(
     *,
     clip_ids: Sequence[str] | None = None,
     class_names: Mapping[Hashable, str] | None = None,
-    estimator: Bilinear | None = None,
-    grid: Sequence[float] = PAPER_LAMBDA_GRID,
+    estimator: CompatibilityLearner | None = None,
+    grid: Sequence[float] | None = PAPER_LAMBDA_GRID,
+    held_out: np.ndarray | None = None,
 ) -> FoldOutcome:
     """Run one fold of a class-split protocol on fixed acoustic embeddings.
 
     λ is chosen by zero-shot Top-1 on ``split.validation`` with the model trained on
     ``split.train``; with ``split.refit`` the chosen λ is retrained on train + validation.
-    Test clips are ranked among ``split.test`` classes only (zero-shot, not generalised).
+    Test clips are ranked among ``split.test`` classes only (zero-shot). With ``held_out``
+    clips, the fold is also evaluated in the generalised setting (see the module docstring).
 
     Parameters
     ----------
@@ -86,10 +155,14 @@ def evaluate_split(
         Names of the clips for the predictions table (default: their indices).
     class_names : mapping of class to str, optional
         Display names for the predictions table (default: ``str(class)``).
-    estimator : Bilinear, optional
-        Settings of the compatibility model; its ``lam`` is replaced by the chosen one.
-    grid : sequence of float
-        The λ grid (default: the paper's).
+    estimator : CompatibilityLearner, optional
+        The learner and its settings; its ``lam`` is replaced by the chosen one (default: ``Bilinear()``).
+    grid : sequence of float or None
+        The values of ``lam`` (default: the paper's λ grid; None: the learner's own grid).
+    held_out : np.ndarray [shape=(n_clips,), dtype=bool], optional
+        Clips of seen classes kept out of every fit (e.g. :func:`~zsac.protocols.seen_class_holdout`),
+        tested in the generalised setting. Marks on clips of validation or test classes are ignored
+        where those classes are unseen.
 
     Returns
     -------
@@ -100,6 +173,9 @@ def evaluate_split(
     acoustic = np.asarray(acoustic)
     if acoustic.ndim != 2 or acoustic.shape[0] != clip_classes.shape[0]:
         raise DataError(f"acoustic embeddings of shape {acoustic.shape} do not match {clip_classes.shape[0]} clips")
+    held = np.zeros(clip_classes.shape[0], dtype=bool) if held_out is None else np.asarray(held_out, dtype=bool)
+    if held.shape != clip_classes.shape:
+        raise DataError(f"held_out has shape {held.shape}, expected ({clip_classes.shape[0]},) like the clips")
     missing = [c for c in (*split.seen, *split.test) if c not in class_embeddings]
     if missing:
         raise DataError(f"no class embedding for the classes {missing[:10]}")
@@ -107,15 +183,25 @@ def evaluate_split(
     def matrix(classes: Sequence[Hashable]) -> np.ndarray:
         return np.stack([np.asarray(class_embeddings[c], dtype=np.float32) for c in classes])
 
-    train_clips, train_labels = _rows_of(split.train, clip_classes, "training")
+    train_clips, train_labels = _rows_of(split.train, clip_classes, "training", keep=~held)
     val_clips, val_labels = _rows_of(split.validation, clip_classes, "validation")
     test_clips, test_labels = _rows_of(split.test, clip_classes, "test")
     selection = select_lambda(
         acoustic[train_clips], train_labels, matrix(split.train),
         acoustic[val_clips], val_labels, matrix(split.validation),
-        estimator=estimator, grid=grid, refit=split.refit,
+        estimator=estimator, grid=grid, refit=False,
     )  # fmt: skip
-    scores = selection.model.decision_function(acoustic[test_clips], matrix(split.test))
+    model = selection.model
+    if split.refit:
+        # The chosen λ again on every seen class; held-out clips of validation classes stay out.
+        refit_clips, refit_labels = _rows_of(split.validation, clip_classes, "validation", keep=~held)
+        model = copy.deepcopy(selection.model)
+        model.fit(
+            np.concatenate([acoustic[train_clips], acoustic[refit_clips]]),
+            stack_labels(train_labels, len(split.train), refit_labels, len(split.validation)),
+            np.concatenate([matrix(split.train), matrix(split.validation)]),
+        )
+    scores = model.decision_function(acoustic[test_clips], matrix(split.test))
     predicted = scores.argmax(axis=1)
     names = [str(c) if class_names is None else class_names[c] for c in split.test]
     ids = [str(i) for i in test_clips] if clip_ids is None else [str(clip_ids[i]) for i in test_clips]
@@ -128,6 +214,13 @@ def evaluate_split(
             "correct": predicted == test_labels,
         }
     )
+    gzsl = curve = None
+    seen = split.seen if split.refit else split.train
+    if held.any() and np.isin(clip_classes[held], list(seen)).any():
+        gzsl, curve = _generalized(
+            selection.model, model, split, seen, acoustic, clip_classes, held, matrix,
+            (val_clips, val_labels), (test_clips, test_labels),
+        )  # fmt: skip
     return FoldOutcome(
         lam=selection.lam,
         validation_top1=selection.validation_top1,
@@ -137,4 +230,55 @@ def evaluate_split(
         n_clips=int(test_clips.size),
         predictions=predictions,
         seconds=time.perf_counter() - started,
+        top1_per_class=per_class_top1_accuracy(scores, test_labels),
+        gzsl=gzsl,
+        gzsl_curve=curve,
     )
+
+
+def _generalized(
+    selection_model: CompatibilityLearner,
+    model: CompatibilityLearner,
+    split: ClassSplit,
+    seen: Sequence[Hashable],
+    acoustic: np.ndarray,
+    clip_classes: np.ndarray,
+    held: np.ndarray,
+    matrix: Any,
+    validation: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+) -> tuple[dict[str, float], list[float]]:
+    """S, U, H (calibrated on the validation fold and not), AUSUC and the sampled curve of one fold."""
+
+    def ranked_together(
+        fitted: CompatibilityLearner,
+        seen_classes: Sequence[Hashable],
+        unseen_classes: Sequence[Hashable],
+        unseen: tuple[np.ndarray, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        seen_clips, seen_labels = _rows_of(seen_classes, clip_classes, "held-out seen", keep=held)
+        clips = np.concatenate([seen_clips, unseen[0]])
+        labels = np.concatenate([seen_labels, unseen[1] + len(seen_classes)])
+        classes = np.concatenate([matrix(seen_classes), matrix(unseen_classes)])
+        mask = np.arange(len(classes)) < len(seen_classes)
+        return fitted.decision_function(acoustic[clips], classes), labels, mask
+
+    # γ is chosen with the model λ was chosen with: trained on split.train, blind to the validation classes.
+    scores, labels, mask = ranked_together(selection_model, split.train, split.validation, validation)
+    gamma = best_calibration(scores, labels, mask).calibration
+    scores, labels, mask = ranked_together(model, seen, split.test, test)
+    calibrated = generalized_zero_shot_accuracy(scores, labels, mask, calibration=gamma)
+    plain = generalized_zero_shot_accuracy(scores, labels, mask)
+    curve = seen_unseen_curve(scores, labels, mask)
+    result = {
+        "seen": calibrated.seen,
+        "unseen": calibrated.unseen,
+        "h": calibrated.harmonic_mean,
+        "gamma": float(gamma),
+        "seen_uncalibrated": plain.seen,
+        "unseen_uncalibrated": plain.unseen,
+        "h_uncalibrated": plain.harmonic_mean,
+        "ausuc": area_under_seen_unseen_curve(scores, labels, mask),
+        "seen_clips": float(np.count_nonzero(mask[labels])),
+    }
+    return result, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)]
