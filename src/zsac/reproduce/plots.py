@@ -20,6 +20,7 @@ neither matplotlib's backend nor its global rcParams.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import textwrap
@@ -49,6 +50,7 @@ __all__ = [
     "per_class_figure",
     "confusion_figure",
     "per_fold_figure",
+    "seen_unseen_figure",
     "save_figure",
     "plot_per_fold",
     "plot_confusion",
@@ -752,3 +754,96 @@ def plot_confusion(predictions: pd.DataFrame, path: str | os.PathLike[str], *, t
         When the predictions lack a column, are empty, or span several specs.
     """
     return save_figure(confusion_figure(predictions, top=top, title=title), path)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Generalised zero-shot: the seen–unseen curve
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _curve_of(value: Any) -> np.ndarray | None:
+    if isinstance(value, str):  # results.csv keeps lists as JSON
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(value, list | tuple | np.ndarray) or len(value) < 2:
+        return None
+    return np.asarray(value, dtype=np.float64)
+
+
+def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure | None:
+    """The seen–unseen accuracy curve of each learner's best spec (by mean H), averaged over runs.
+
+    Calibrated stacking trades seen accuracy S for unseen accuracy U as γ grows (Chao et al. 2016);
+    each run's curve is its unseen accuracy at 101 fixed seen accuracies (``gzsl_curve``), and the
+    line is their mean. A filled dot marks the mean (S, U) at the γ chosen on the validation fold,
+    a hollow one γ = 0, where a model trained on the seen classes favours them.
+
+    Parameters
+    ----------
+    records : iterable of mapping or FoldRecord, or pandas.DataFrame
+        Records of one (dataset, setting, acoustic embeddings) with ``gzsl`` results and curves.
+    title : str, optional
+
+    Returns
+    -------
+    Figure or None
+        None when no record has a seen–unseen curve.
+    """
+    frame = records_frame(records)
+    if "gzsl_curve" not in frame.columns or "gzsl.h" not in frame.columns:
+        return None
+    frame = frame[frame["gzsl.h"].notna()].copy()
+    frame["_curve"] = [_curve_of(value) for value in frame["gzsl_curve"]]
+    frame = frame[frame["_curve"].notna()]
+    if frame.empty:
+        return None
+    dataset, setting, acoustic = _one_group(frame, "a seen–unseen figure")
+    if "learner" not in frame.columns:
+        frame["learner"] = None
+    frame["learner"] = [value if isinstance(value, str) else "(none)" for value in frame["learner"]]
+    lines = []
+    for learner, of_learner in frame.groupby("learner", sort=False):
+        best_spec = of_learner.groupby("spec", sort=False)["gzsl.h"].mean().idxmax()
+        runs = of_learner[of_learner["spec"] == best_spec]
+        curves = np.stack(runs["_curve"].to_list())
+        lines.append((learner, best_spec, runs, curves.mean(axis=0)))
+    with _style():
+        fig, ax = _new_figure(COLUMN_WIDTH * 0.95)
+        handles, labels = [], []
+        for index, (learner, spec, runs, curve) in enumerate(lines):
+            colour = _PALETTE[index % len(_PALETTE)]
+            seen_axis = np.linspace(0.0, 1.0, curve.size)
+            reached = curve > 0
+            last = int(np.flatnonzero(reached)[-1]) + 1 if reached.any() else 1
+            # Beyond the highest seen accuracy any γ reaches the curve is 0: draw it down to the axis once.
+            (line,) = ax.plot(seen_axis[: last + 1], np.append(curve[:last], 0.0)[: last + 1], color=colour)
+            ax.plot(runs["gzsl.seen"].mean(), runs["gzsl.unseen"].mean(), "o", color=colour, markersize=3.5)
+            ax.plot(
+                runs["gzsl.seen_uncalibrated"].mean(), runs["gzsl.unseen_uncalibrated"].mean(), "o",
+                markerfacecolor="white", markeredgecolor=colour, markersize=3.5,
+            )  # fmt: skip
+            handles.append(line)
+            labels.append(f"{learner} {spec}: H {runs['gzsl.h'].mean():.3f}, AUSUC {runs['gzsl.ausuc'].mean():.3f}")
+        handles += [
+            Line2D([], [], marker="o", color="#555555", linestyle="none", markersize=3.5),
+            Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#555555", linestyle="none",
+                   markersize=3.5),
+        ]  # fmt: skip
+        labels += ["γ chosen on validation classes", "γ = 0 (no calibration)"]
+        ax.set_xlabel("seen-class accuracy S (per class)")
+        ax.set_ylabel("unseen-class accuracy U (per class)")
+        top_u = max(float(curve.max()) for *_, curve in lines)
+        top_s = max(float(np.linspace(0, 1, curve.size)[curve > 0].max(initial=0.05)) for *_, curve in lines)
+        ax.set_xlim(0, min(1.0, max(0.1, top_s * 1.1 + 0.025)))
+        ax.set_ylim(0, min(1.0, max(0.05, top_u * 1.15)))
+        _style_axes(ax)
+        n_runs = int(lines[0][2].shape[0])
+        _title(
+            fig,
+            title or describe_setting(dataset, setting, acoustic),
+            f"generalised zero-shot, mean over {n_runs} runs per line",
+        )
+        _legend_below(fig, handles, labels, ncols=1)
+    return fig

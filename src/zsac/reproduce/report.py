@@ -73,7 +73,7 @@ def _tables(frame: pd.DataFrame, predictions: pd.DataFrame | None, notes: Sequen
         sections += ["## Notes", "", *(f"- {note}" for note in notes), ""]
     for dataset in dict.fromkeys(sorted(frame["dataset"], key=lambda d: {"esc50": 0, "audioset": 1}.get(d, 2))):
         if dataset == "esc50":
-            sections.append(esc50_markdown(frame))
+            sections.append(esc50_markdown(frame, predictions))
         elif dataset == "audioset":
             sections.append(audioset_markdown(frame, predictions))
         else:
@@ -162,6 +162,9 @@ def write_report(
         stem = f"{safe_name(dataset)}_{safe_name(setting)}_{safe_name(acoustic)}"
         description = plots.describe_setting(dataset, setting, acoustic)
         record(plots.save_figure(plots.headline_figure(group), figures / f"{stem}_headline.png"))
+        seen_unseen = plots.seen_unseen_figure(group)
+        if seen_unseen is not None:
+            record(plots.save_figure(seen_unseen, figures / f"{stem}_seen_unseen.png"))
         if (dataset, setting) in _FIXED_FOLDS:
             # One figure per learner: a fold's bars already stand for the specs.
             by_learner = [(None, group)]

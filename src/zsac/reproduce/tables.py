@@ -367,7 +367,7 @@ def _heading(group: _Group) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def esc50_markdown(records: Records) -> str:
+def esc50_markdown(records: Records, predictions: pd.DataFrame | None = None) -> str:
     """Markdown tables of the ESC-50 records in the layout of Tables VI-VIII.
 
     For each (setting, acoustic embeddings[, learner]) present: a table per test fold (as
@@ -457,6 +457,7 @@ def esc50_markdown(records: Records) -> str:
             row["Runs"] = int(row_stats["n_runs"])
             rows.append(row)
         lines += [markdown_table(_bold_columns(rows)), ""]
+    lines += _learner_sections(frame, None if predictions is None else predictions_frame(predictions), "esc50")
     return "\n".join(lines)
 
 
@@ -474,6 +475,8 @@ def contingency(
     setting: str | None = None,
     acoustic: str | None = None,
     learner: str | None = None,
+    row_learner: str | None = None,
+    column_learner: str | None = None,
 ) -> Contingency:
     """The 2x2 contingency table and McNemar's test of two specs' predictions (Table XI).
 
@@ -489,6 +492,10 @@ def contingency(
         The specs of the rows and of the columns (the paper: GLE+BSE and WLE+GLE+BSE).
     dataset, setting, acoustic, learner : str, optional
         Use only these predictions (``acoustic`` and ``learner`` only if the frame has that column).
+    row_learner, column_learner : str, optional
+        Compare two (learner, spec) pairs: the rows' and the columns' learner (the frame needs a
+        ``learner`` column); then the two specs may be the same. The table names each side
+        ``"learner spec"``.
 
     Returns
     -------
@@ -503,15 +510,22 @@ def contingency(
         When columns are missing, a spec has a (seed, test fold, clip) twice, the two
         specs disagree on a clip's true class, or no clip is paired.
     """
-    if row_spec == column_spec:
+    sides_of = [(row_learner, row_spec), (column_learner, column_spec)]
+    if sides_of[0] == sides_of[1]:
         raise ConfigError(f"McNemar's test compares two specs; row_spec and column_spec are both {row_spec!r}")
+    paired_learners = row_learner is not None or column_learner is not None
+    if paired_learners and "learner" not in predictions.columns:
+        raise DataError("the predictions have no learner column to compare learners by")
     pair_keys = ["seed", "test_fold", "clip"]
     selected = _select_predictions(
         predictions_frame(predictions), dataset=dataset, setting=setting, acoustic=acoustic, learner=learner
     )
     sides = []
-    for spec in (row_spec, column_spec):
-        rows = selected.loc[selected["spec"] == spec, [*pair_keys, "true", "predicted"]]
+    for side_learner, spec in sides_of:
+        chosen = selected["spec"] == spec
+        if side_learner is not None:
+            chosen &= selected["learner"] == side_learner
+        rows = selected.loc[chosen, [*pair_keys, "true", "predicted"]]
         if rows.duplicated(pair_keys).any():
             raise DataError(
                 f"the predictions of {spec!r} have a (seed, test_fold, clip) more than once; "
@@ -536,8 +550,8 @@ def contingency(
     result: McNemarResult = mcnemar_test(predicted_row, predicted_column, labels)
     both_correct = int(np.count_nonzero((predicted_row == labels) & (predicted_column == labels)))
     return Contingency(
-        row_spec=row_spec,
-        column_spec=column_spec,
+        row_spec=row_spec if row_learner is None else f"{row_learner} {row_spec}",
+        column_spec=column_spec if column_learner is None else f"{column_learner} {column_spec}",
         both_correct=both_correct,
         row_correct_column_incorrect=only_row,
         row_incorrect_column_correct=only_column,
@@ -568,6 +582,92 @@ def _contingency_markdown(table: Contingency, *, n_runs: int) -> list[str]:
         "(seeds × test folds) pooled.",
         "",
     ]
+
+
+def _learner_sections(frame: pd.DataFrame, predictions: pd.DataFrame | None, dataset: str) -> list[str]:
+    """Learner × spec (Top-1, mAP), generalised zero-shot, and McNemar between the two best (learner, spec) pairs.
+
+    One set of tables per (setting, acoustic embeddings) whose records name a learner.
+    """
+    if "learner" not in frame.columns or frame["learner"].isna().all():
+        return []
+    lines: list[str] = []
+    summary = summary_frame(frame[frame["learner"].notna()])
+    for (setting, acoustic), of_group in summary.groupby(["setting", "acoustic"], sort=False):
+        learners = list(dict.fromkeys(of_group["learner"]))
+        specs = ordered_specs(dataset, of_group["spec"])
+        lines += [f"### Learners × specs: setting `{setting}`, acoustic embeddings `{acoustic}`", ""]
+        lines += [
+            "Test clips ranked among the test classes; mean ± std over seeds × folds. Bold: the best of the column.",
+            "",
+        ]
+        stats = {(row["learner"], row["spec"]): row for row in of_group.to_dict("records")}
+        for metric in _METRICS:
+            rows = []
+            for learner in learners:
+                row: dict[str, Any] = {"Learner": learner}
+                for spec in specs:
+                    cell = stats.get((learner, spec))
+                    row[spec] = _DASH if cell is None else _Score(cell[f"{metric}_mean"], cell[f"{metric}_std"])
+                row["Runs"] = _runs_cell(
+                    [stats[(learner, spec)]["n_runs"] for spec in specs if (learner, spec) in stats]
+                )
+                rows.append(row)
+            lines += [f"{METRIC_NAMES[metric]}:", "", markdown_table(_bold_columns(rows)), ""]
+        if "gzsl.h_mean" in of_group.columns and of_group["gzsl.h_mean"].notna().any():
+            lines += [
+                "Generalised zero-shot (held-out clips of the seen classes and the test clips, ranked among seen and "
+                "test classes together): per-class accuracy on seen (S) and unseen (U) classes and their harmonic "
+                "mean H, with calibrated stacking whose γ is chosen on the validation fold; H at γ = 0; AUSUC, the "
+                "area under the seen–unseen curve; and the zero-shot Top-1 averaged per class. Mean ± std over "
+                "seeds × folds.",
+                "",
+            ]
+            rows = []
+            for learner in learners:
+                for spec in specs:
+                    cell = stats.get((learner, spec))
+                    if cell is None or not _present(cell.get("gzsl.h_mean")):
+                        continue
+                    row = {"Learner": learner, "Spec": spec}
+                    for name, metric in (
+                        ("S", "gzsl.seen"), ("U", "gzsl.unseen"), ("H", "gzsl.h"), ("H (γ = 0)", "gzsl.h_uncalibrated"),
+                        ("AUSUC", "gzsl.ausuc"), ("Top-1 per class", "top1_per_class"),
+                    ):  # fmt: skip
+                        mean = cell.get(f"{metric}_mean")
+                        row[name] = _Score(mean, cell.get(f"{metric}_std")) if _present(mean) else _DASH
+                    row["Runs"] = int(cell["n_runs"])
+                    rows.append(row)
+            lines += [markdown_table(_bold_columns(rows)), ""]
+        lines += _best_pairs_mcnemar(of_group, predictions, dataset=dataset, setting=setting, acoustic=acoustic)
+    return lines
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _best_pairs_mcnemar(
+    summary: pd.DataFrame, predictions: pd.DataFrame | None, *, dataset: str, setting: str, acoustic: str
+) -> list[str]:
+    """McNemar's test between the two (learner, spec) pairs with the best mean Top-1 (then mAP)."""
+    ranked = summary.sort_values(["top1_mean", "map_mean"], ascending=False, kind="stable").to_dict("records")
+    if len(ranked) < 2:
+        return []
+    best, second = ranked[0], ranked[1]
+    title = f"McNemar's test of the two best (learner, spec) pairs: {best['learner']} {best['spec']} (columns) "
+    title += f"and {second['learner']} {second['spec']} (rows)"
+    lines = [f"{title}.", ""]
+    if predictions is None or "learner" not in predictions.columns:
+        return [*lines, "No per-clip predictions with a learner column, so the test is not computed.", ""]
+    try:
+        table = contingency(
+            predictions, row_spec=second["spec"], column_spec=best["spec"], dataset=dataset, setting=setting,
+            acoustic=acoustic, row_learner=second["learner"], column_learner=best["learner"],
+        )  # fmt: skip
+    except DataError as error:
+        return [*lines, f"Not computed: {error}.", ""]
+    return [*lines, *_contingency_markdown(table, n_runs=int(min(best["n_runs"], second["n_runs"])))]
 
 
 def audioset_markdown(records: Records, predictions: pd.DataFrame | None = None) -> str:
@@ -722,4 +822,5 @@ def audioset_markdown(records: Records, predictions: pd.DataFrame | None = None)
         n_runs = len(selected.loc[selected["spec"].isin([best, second]), ["seed", "test_fold"]].drop_duplicates())
         lines += [f"Best mean Top-1: {best} (columns); second: {second} (rows).", ""]
         lines += _contingency_markdown(table, n_runs=n_runs)
+    lines += _learner_sections(frame, predictions, "audioset")
     return "\n".join(lines)

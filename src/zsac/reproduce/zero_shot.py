@@ -37,9 +37,9 @@ from ..protocols import ClassSplit
 __all__ = ["FoldOutcome", "evaluate_split", "CURVE_POINTS", "unseen_at_seen"]
 
 #: The seen–unseen curve of a fold is kept as its unseen accuracy at this many seen accuracies
-#: 0, 1/(n-1), ..., 1: enough for a smooth figure, and the same points in every fold so that
+#: 0, 0.01, ..., 1: enough for a smooth figure, and the same points in every fold so that
 #: folds can be averaged.
-CURVE_POINTS = 41
+CURVE_POINTS = 101
 
 
 @dataclasses.dataclass
