@@ -1,8 +1,9 @@
 """No leakage of test classes: the models scored on a fold's classes never trained on them.
 
 - ``zsac reproduce esc50``: each fold's VGGish (its training record) and every bilinear fit
-  of the fold (λ selection and refit) leave out the fold's test classes, and λ selection
-  fits on the training classes only.
+  of the fold (λ selection and refit) leave out the fold's test classes, λ selection
+  fits on the training classes only, and no fit ever sees a clip held out for the
+  generalised zero-shot test.
 - The classifier's λ cross-validation (:func:`select_lambda_by_class_folds`): each fold's
   models never see the classes that fold holds out.
 """
@@ -49,18 +50,22 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
         rows = {np.asarray(v, dtype=np.float32).tobytes(): c for c, v in class_embeddings.items()}
         clips = {np.asarray(a, dtype=np.float32).tobytes(): c for a, c in zip(acoustic, clip_classes, strict=True)}
         first = len(fits)
+        held = {np.asarray(a, dtype=np.float32).tobytes() for a in np.asarray(acoustic)[kwargs["held_out"]]}
         outcome = original(split, acoustic, clip_classes, class_embeddings, **kwargs)
-        per_fold.append((split, rows, clips, first, len(fits)))
+        per_fold.append((split, rows, clips, first, len(fits), held))
         return outcome
 
     monkeypatch.setattr(zsac.reproduce.common, "evaluate_split", recording_split)
     out = tmp_path / "out"
-    result = run_reproduce_esc50(out=out, data=root, seeds=[0, 1], vggish=TINY_VGGISH, progress=False)
+    result = run_reproduce_esc50(
+        out=out, data=root, seeds=[0, 1], vggish=TINY_VGGISH, learners=["bilinear"], grid="paper", progress=False
+    )
     assert len(result.records) == 2 * 4 and len(per_fold) == 8
+    assert all(record["gzsl"]["seen_clips"] > 0 for record in result.records)
 
     for record in result.records:
         fold, seed = record["test_fold"], record["seed"]
-        tested = set(pd.read_csv(out / "folds" / "SLE" / f"seed{seed}" / f"{fold}.csv")["true"])
+        tested = set(pd.read_csv(out / "folds" / "bilinear" / "SLE" / f"seed{seed}" / f"{fold}.csv")["true"])
         work = out / "acoustic" / f"seed{seed}" / fold
         trained_on = json.loads((work / "training.json").read_text())["class_names"]
         final = json.loads((model_version(work / "final") / "config.json").read_text())["metadata"]["class_names"]
@@ -68,7 +73,10 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
         assert set(trained_on) | tested <= set(classes)
 
     grid = len(PAPER_LAMBDA_GRID)
-    for split, rows, clips, first, last in per_fold:
+    for split, rows, clips, first, last, held in per_fold:
+        # 20% of each seen class's clips (1 of 3 here) are kept out of every fit, for the generalised test.
+        assert len(held) == len(split.train) + len(split.validation)
+        assert all(not held & {row.tobytes() for row in fits[i][1]} for i in range(first, last))
         # The classes each fit was given, by their embeddings and by the clips it trained on.
         fitted = [{rows[row.tobytes()] for row in fits[i][0]} for i in range(first, last)]
         heard = [{clips[row.tobytes()] for row in fits[i][1]} for i in range(first, last)]
