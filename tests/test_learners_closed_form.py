@@ -268,3 +268,14 @@ def test_importing_the_registry_loads_neither_torch_nor_sklearn():
     code = "import sys, zsac.compatibility.learners\nprint('sklearn' in sys.modules, 'torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]  # a learner's module loads when it is looked up
+
+
+def test_eszsl_plus_minus_one_labels_are_twice_the_zero_one_solution_once_theta_is_centred(problem):
+    theta, labels, phi = problem["train"]
+    model = ESZSL(lam=0.3).fit(theta, labels, phi)
+    x = theta - theta.mean(axis=0)
+    zero_one = np.eye(len(phi))[labels]
+    expected = np.linalg.solve(x.T @ x + model.gamma_ * np.eye(x.shape[1]), x.T @ zero_one) @ np.linalg.solve(
+        phi @ phi.T + model.lambda_ * np.eye(len(phi)), phi
+    )
+    np.testing.assert_allclose(model.V_, 2 * expected, rtol=1e-8, atol=1e-12)

@@ -57,7 +57,10 @@ class ESZSL(CompatibilityLearner):
         a constant, or concatenating copies of a spec, leaves the predictions unchanged. One
         knob is searched; the two penalties are tied through ``gamma_ratio``.
     gamma_ratio : float
-        γ's relative strength as a multiple of ``lam`` (> 0; not searched).
+        γ's relative strength as a multiple of ``lam`` (> 0; not searched). The default 0.01
+        was measured on AudioSet (fold seed 0, WLE+SLE+SSE, bench/learners.py): with some
+        6,000 clips for 128 acoustic dimensions the acoustic side needs little ridge, and
+        Top-1 rose from 0.159 (ratio 1) to 0.166 (ratio 0.01), flat below that.
 
     Attributes
     ----------
@@ -82,7 +85,7 @@ class ESZSL(CompatibilityLearner):
     fitted_attribute: ClassVar[str] = "V_"
     name: ClassVar[str] = "eszsl"
 
-    def __init__(self, *, lam: float = 1.0, gamma_ratio: float = 1.0) -> None:
+    def __init__(self, *, lam: float = 1.0, gamma_ratio: float = 0.01) -> None:
         self.lam = lam
         self.gamma_ratio = gamma_ratio
 

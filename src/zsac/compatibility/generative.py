@@ -67,11 +67,11 @@ class GaussianGenerative(CompatibilityLearner):
     part in the regression.
     """
 
-    default_grid: ClassVar[tuple[float, ...]] = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+    default_grid: ClassVar[tuple[float, ...]] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
     fitted_attribute: ClassVar[str] = "coef_"
     name: ClassVar[str] = "generative"
 
-    def __init__(self, *, lam: float = 0.1, seen_means: bool = False) -> None:
+    def __init__(self, *, lam: float = 1.0, seen_means: bool = False) -> None:
         self.lam = lam
         self.seen_means = seen_means
 

@@ -93,7 +93,7 @@ class SAE(CompatibilityLearner):
     direction : {"semantic", "acoustic"}
         How a clip is scored against a class: ``"semantic"`` compares the encoded clip Wθ̃
         with φ by cosine (the paper's first way); ``"acoustic"`` compares θ̃ with the decoded
-        class Wᵀφ by cosine (its second way). ``"semantic"`` is the default: see Notes.
+        class Wᵀφ by cosine (its second way). ``"acoustic"`` is the default: see Notes.
 
     Attributes
     ----------
@@ -108,8 +108,11 @@ class SAE(CompatibilityLearner):
     -----
     The semantic target of a clip is its class embedding φ, or the mean φ of its classes for
     a multi-label clip. Both directions rank by cosine, so the scales above only matter for
-    the fit. On the synthetic zero-shot problem of the tests and on AudioSet (WLE+SLE+SSE)
-    the semantic direction ranks better; see the module's tests and bench/learners.py.
+    the fit. The acoustic direction ranks better on the synthetic zero-shot problem of the
+    tests (θ = Aφ + noise) and on AudioSet: Top-1 0.172 against 0.145 (WLE+SLE+SSE, fold
+    seed 0, 5 rotations, bench/learners.py). Decoding into the 128-dimensional acoustic
+    space compares a clip with the part of φ that predicts sound, where the encoder must
+    reproduce all of a 1068-dimensional φ, most of which θ cannot predict.
     """
 
     default_grid: ClassVar[tuple[float, ...]] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
