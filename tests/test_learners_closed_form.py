@@ -260,6 +260,8 @@ def test_registry_names_every_learner_and_builds_it():
 def test_registry_errors_name_the_unknown_learner_or_parameter():
     with pytest.raises(ConfigError, match="unknown learner 'esszl'; known: bilinear, eszsl, sae, generative"):
         make_learner("esszl")
+    with pytest.raises(ConfigError, match=r"unknown learner \['sae'\]"):
+        make_learner(["sae"])
     with pytest.raises(ConfigError, match=r"unknown ESZSL parameter\(s\) \['gamma'\]"):
         make_learner("eszsl", gamma=1.0)
 

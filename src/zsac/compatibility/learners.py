@@ -35,6 +35,9 @@ class _LazyClasses(Mapping[str, type]):
         module, _, attribute = self._paths[name].partition(":")
         return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
 
+    def __contains__(self, name: object) -> bool:  # without importing the learner's module
+        return isinstance(name, str) and name in self._paths
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
 
