@@ -4,6 +4,8 @@
 given at predict time; :func:`select_lambda` picks λ on validation classes and
 :func:`select_lambda_by_class_folds` by class-split cross-validation over training classes;
 :func:`warp_objective` and :func:`warp_gradient` are the objective's float64 definition.
+Beside the paper's learner: the closed-form :class:`ESZSL` and :class:`SAE`, and the
+generative :class:`GaussianGenerative`; :func:`make_learner` builds any learner by name.
 
 Public names load on first use (see :mod:`zsac`).
 """
@@ -12,9 +14,13 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["bilinear", "selection", "solvers", "warp"],
+    submodules=["bilinear", "eszsl", "generative", "learners", "sae", "selection", "solvers", "warp"],
     submod_attrs={
         "bilinear": ["SOLVERS", "Bilinear", "load_bilinear", "save_bilinear"],
+        "eszsl": ["ESZSL"],
+        "generative": ["GaussianGenerative"],
+        "learners": ["LEARNERS", "make_learner"],
+        "sae": ["SAE"],
         "selection": [
             "PAPER_LAMBDA_GRID",
             "LambdaSelection",
