@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from zsac.acoustic.pooling import clip_means, clip_statistics
 from zsac.compatibility import Bilinear, rank_weight_table, warp_gradient, warp_objective, warp_score_gradient
+from zsac.datasets.audioset import AudioSetEmbeddings
 from zsac.errors import ConfigError
 from zsac.protocols import clips_within_classes, label_indicator_matrix
 
@@ -232,3 +234,57 @@ def test_indicator_labels_are_checked():
     ]:
         with pytest.raises(ConfigError, match=message):
             Bilinear().fit(theta, labels, phi)
+
+
+# --- frame pooling beyond the mean ----------------------------------------------------------------------------------
+
+
+def release_of(n_frames, seed=0):
+    """An in-memory release: clips of the given frame counts, frames dequantised from random bytes."""
+    rng = np.random.default_rng(seed)
+    offsets = np.concatenate([[0], np.cumsum(n_frames)]).astype(np.int64)
+    frames = (rng.integers(0, 256, size=(offsets[-1], 128)) / 255 * 4 - 2).astype(np.float32)
+    n = len(n_frames)
+    return AudioSetEmbeddings(
+        video_id=np.array([f"v{i}" for i in range(n)]),
+        start_time=np.zeros(n, np.float32),
+        end_time=np.full(n, 10.0, np.float32),
+        labels=tuple((i,) for i in range(n)),
+        split=np.array(["bal_train"] * n),
+        frames=frames,
+        frame_offsets=offsets,
+    )
+
+
+def test_batched_statistics_equal_a_loop_over_clips():
+    release = release_of([10, 1, 3, 10, 7])
+    pooled = release.clip_statistics(("max", "mean", "std"))
+    assert pooled.dtype == np.float32 and pooled.shape == (5, 3 * 128)
+    for i in range(len(release)):
+        frames = release.clip_frames(i).astype(np.float64)
+        np.testing.assert_array_equal(pooled[i, :128], frames.max(axis=0).astype(np.float32))
+        np.testing.assert_allclose(pooled[i, 128:256], frames.mean(axis=0), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(pooled[i, 256:], frames.std(axis=0), rtol=1e-5, atol=1e-6)
+    assert (pooled[1, 256:] == 0).all()  # one frame: no spread
+
+
+def test_mean_statistic_is_clip_means_bit_for_bit():
+    release = release_of([10, 1, 3, 10, 7], seed=3)
+    np.testing.assert_array_equal(release.clip_statistics(("mean",)), release.clip_means())
+    np.testing.assert_array_equal(release.clip_statistics("mean"), release.clip_means())
+    np.testing.assert_array_equal(
+        clip_statistics(release.frames, release.n_frames, ("mean",)), clip_means(release.frames, release.n_frames)
+    )
+    assert release.subset([]).clip_statistics(("mean", "max")).shape == (0, 256)
+
+
+def test_std_is_accurate_for_frames_far_from_zero():
+    # E[x²] - E[x]² in float32 would lose every digit here; the two-pass deviation keeps them.
+    segments = np.array([[1000.0], [1000.5], [1001.0]], dtype=np.float32)
+    assert clip_statistics(segments, [3], ("std",))[0, 0] == pytest.approx(np.std([1000.0, 1000.5, 1001.0]), rel=1e-6)
+
+
+@pytest.mark.parametrize("stats", [(), ("median",), ("mean", "mean"), ["max", "min"]])
+def test_unknown_statistics_are_refused(stats):
+    with pytest.raises(ConfigError, match="pooling statistics"):
+        release_of([2]).clip_statistics(stats)
