@@ -3,6 +3,8 @@ pooling beyond the mean and ontology-aware class texts."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -10,8 +12,9 @@ import torch
 from zsac.acoustic.pooling import clip_means, clip_statistics
 from zsac.compatibility import Bilinear, rank_weight_table, warp_gradient, warp_objective, warp_score_gradient
 from zsac.datasets.audioset import AudioSetEmbeddings
-from zsac.errors import ConfigError
+from zsac.errors import ConfigError, DataError
 from zsac.protocols import clips_within_classes, label_indicator_matrix
+from zsac.semantic.side_info import ClassInfo, with_ontology_context
 
 # --- multi-label training clips -------------------------------------------------------------------------------------
 
@@ -288,3 +291,90 @@ def test_std_is_accurate_for_frames_far_from_zero():
 def test_unknown_statistics_are_refused(stats):
     with pytest.raises(ConfigError, match="pooling statistics"):
         release_of([2]).clip_statistics(stats)
+
+
+# --- ontology-aware class texts -------------------------------------------------------------------------------------
+
+
+def tiny_ontology():
+    """animal > pet > dog, with dog also under noise; a cycle a > b > a; an orphan."""
+    return [
+        {"id": "/m/animal", "name": "Animal", "description": "Sounds of animals.", "child_ids": ["/m/pet"]},
+        {"id": "/m/pet", "name": "Domestic animals, pets", "description": "Kept animals.", "child_ids": ["/m/dog"]},
+        {"id": "/m/noise", "name": "Noise", "description": "", "child_ids": ["/m/dog"]},
+        {"id": "/m/dog", "name": "Dog", "description": "A canid.", "child_ids": []},
+        {"id": "/m/a", "name": "A", "description": "First.", "child_ids": ["/m/b"]},
+        {"id": "/m/b", "name": "B", "description": "Second.", "child_ids": ["/m/a"]},
+        {"id": "/m/orphan", "name": "Orphan", "description": "Alone.", "child_ids": []},
+    ]
+
+
+@pytest.fixture
+def ontology_file(tmp_path):
+    path = tmp_path / "ontology.json"
+    path.write_text(json.dumps(tiny_ontology()), encoding="utf-8")
+    return path
+
+
+def test_parent_names_go_into_label_and_description(ontology_file):
+    dog = ClassInfo(name="Dog", description="A canid.", mid="/m/dog")
+    (one,) = with_ontology_context([dog], ontology_file)
+    assert one.label == "Dog (Domestic animals, pets; Noise)"  # both parents, in the ontology's order
+    assert one.description == "A canid. (Domestic animals, pets; Noise)"
+    assert (one.name, one.mid) == ("Dog", "/m/dog")
+    (two,) = with_ontology_context([dog], ontology_file, parents=2)
+    assert two.label == "Dog (Domestic animals, pets; Noise; Animal)"  # nearest first
+    (deep,) = with_ontology_context([dog], ontology_file, parents=50)
+    assert deep.label == two.label
+
+
+def test_parent_descriptions_and_targets(ontology_file):
+    dog = ClassInfo(name="Dog", description="A canid.", mid="/m/dog")
+    (only_description,) = with_ontology_context([dog], ontology_file, what="descriptions", into=["description"])
+    assert only_description.label == "Dog"
+    assert only_description.description == "A canid. Kept animals."  # Noise's empty description is skipped
+    (both,) = with_ontology_context([dog], ontology_file, what="descriptions", parents=2)
+    assert both.label == "Dog Kept animals. Sounds of animals."
+    (labels_only,) = with_ontology_context([dog], ontology_file.parent / "ontology.json", into="label")
+    assert labels_only.description == "A canid."
+
+
+def test_classes_without_parents_or_entries_are_unchanged():
+    classes = [
+        ClassInfo(name="Orphan", description="Alone.", mid="/m/orphan"),
+        ClassInfo(name="Animal", description="Sounds of animals."),  # matched by name, no parent
+        ClassInfo(name="not in the ontology", description="x"),
+    ]
+    entries = {entry["id"]: entry for entry in tiny_ontology()}
+    assert with_ontology_context(classes, entries) == classes
+    # matched by name when there is no mid, ignoring case; a class without a description keeps none
+    (dog,) = with_ontology_context([ClassInfo(name="dog")], entries)
+    assert (dog.label, dog.description) == ("dog (Domestic animals, pets; Noise)", None)
+
+
+def test_an_ontology_cycle_ends(ontology_file):
+    (a,) = with_ontology_context([ClassInfo(name="A", mid="/m/a")], ontology_file, parents=1000)
+    assert a.label == "A (B)"  # B's parent is A itself, which is never its own context
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"parents": 0}, "parents"),
+        ({"parents": True}, "parents"),
+        ({"what": "ids"}, "what"),
+        ({"into": ()}, "into"),
+        ({"into": ["name"]}, "into"),
+    ],
+)
+def test_ontology_context_options_are_checked(ontology_file, options, message):
+    with pytest.raises(ConfigError, match=message):
+        with_ontology_context([ClassInfo(name="Dog")], ontology_file, **options)
+
+
+def test_a_bad_ontology_is_named(tmp_path):
+    entries = {"/m/x": {"id": "/m/x", "name": "X", "child_ids": "/m/y"}}
+    with pytest.raises(DataError, match="child_ids"):
+        with_ontology_context([ClassInfo(name="X")], entries)
+    with pytest.raises(DataError, match="ontology"):
+        with_ontology_context([ClassInfo(name="X")], tmp_path / "missing.json")
