@@ -11,6 +11,7 @@ import torch
 
 from zsac.acoustic.pooling import clip_means, clip_statistics
 from zsac.compatibility import Bilinear, rank_weight_table, warp_gradient, warp_objective, warp_score_gradient
+from zsac.compatibility.warp import positive_pairs
 from zsac.datasets.audioset import AudioSetEmbeddings
 from zsac.errors import ConfigError, DataError
 from zsac.protocols import clips_within_classes, label_indicator_matrix
@@ -138,6 +139,11 @@ def test_torch_multi_positive_kernel_matches_numpy_definition(scale):
     assert float(loss) == pytest.approx(warp_objective(theta, W, phi, positives, 0.0), rel=1e-12)
     gradient = theta.T @ score_gradient.numpy() @ phi
     np.testing.assert_allclose(gradient, warp_gradient(theta, W, phi, positives, 0.0), rtol=1e-10, atol=1e-13)
+    # the layout computed once per fit gives the same numbers
+    pairs = positive_pairs(torch.as_tensor(positives), torch.float64)
+    same_loss, same_gradient = warp_score_gradient(scores.clone(), pairs, table)
+    assert float(same_loss) == float(loss)
+    torch.testing.assert_close(same_gradient, score_gradient, rtol=0, atol=0)
 
 
 def test_a_positive_is_never_a_violator_of_another_positive():

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from .._device import resolve_device
 from ..errors import ConfigError
 from .bilinear import FULL_BATCH_METHODS
-from .warp import check_training_inputs, rank_weight_table, warp_score_gradient
+from .warp import check_training_inputs, positive_pairs, rank_weight_table, warp_score_gradient
 
 __all__ = ["SolverResult", "fit_full_batch", "fit_sgd", "FULL_BATCH_METHODS"]
 
@@ -139,6 +139,8 @@ def fit_full_batch(
     theta_scale, phi_scale = _rms_norm(theta), _rms_norm(phi)
     theta_t = torch.as_tensor(theta / theta_scale, dtype=dtype, device=device)
     labels_t = _labels_tensor(labels, device)
+    if labels_t.ndim == 2:  # several positives: their layout once, not at every evaluation
+        labels_t = positive_pairs(labels_t, dtype)
     # The span of the class embeddings (point 1 of the module docstring), in float64.
     u, s, vt = np.linalg.svd(phi / phi_scale, full_matrices=False)
     keep = s > s[0] * max(phi.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(0, bool)

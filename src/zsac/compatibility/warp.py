@@ -29,7 +29,7 @@ it gives the same numbers as integer labels, bit for bit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -39,7 +39,14 @@ from .base import label_matrix
 if TYPE_CHECKING:  # warp_score_gradient works on the tensors it is given; no torch import needed here
     import torch
 
-__all__ = ["rank_weight_table", "warp_objective", "warp_gradient", "warp_score_gradient"]
+__all__ = [
+    "PositivePairs",
+    "positive_pairs",
+    "rank_weight_table",
+    "warp_objective",
+    "warp_gradient",
+    "warp_score_gradient",
+]
 
 
 def rank_weight_table(n_classes: int) -> np.ndarray:
@@ -217,7 +224,8 @@ def warp_score_gradient(
         F(x_n, y) for every sample and class.
     labels : torch.Tensor [shape=(n_samples,), dtype=int64] or [shape=(n_samples, n_classes), dtype=bool]
         Each sample's class, or an indicator matrix of its positives with at least one per row
-        (several positives: see the module docstring).
+        (several positives: see the module docstring), or :func:`positive_pairs` of such a
+        matrix (computed once for many calls).
     weight_table : torch.Tensor [shape=(n_classes,)]
         :func:`rank_weight_table` on the device and in the dtype of ``scores``.
     delta : float
@@ -231,8 +239,11 @@ def warp_score_gradient(
     gradient : torch.Tensor [shape=(n_samples, n_classes)]
         ∂loss/∂scores with the ranks held constant (the storage of ``scores``).
     """
-    if labels.ndim == 2:
+    if isinstance(labels, PositivePairs):
         return _multi_positive_score_gradient(scores, labels, weight_table, delta=delta)
+    if labels.ndim == 2:
+        pairs = positive_pairs(labels, scores.dtype)
+        return _multi_positive_score_gradient(scores, pairs, weight_table, delta=delta)
     true_index = labels[:, None]
     margins = scores.sub_(scores.gather(1, true_index)).add_(delta)  # eq. (8)
     margins.scatter_(1, true_index, 0.0)  # the true class has no hinge
@@ -245,18 +256,70 @@ def warp_score_gradient(
     return loss, gradient
 
 
+class PositivePairs(NamedTuple):
+    """An indicator matrix of labels, laid out for :func:`warp_score_gradient` (see :func:`positive_pairs`).
+
+    Attributes
+    ----------
+    positives : torch.Tensor [shape=(n_samples, n_classes), dtype=bool]
+    counts : torch.Tensor [shape=(n_samples,)]
+        Positives per sample.
+    first : torch.Tensor [shape=(n_samples, 1), dtype=int64]
+        Each sample's first positive class.
+    rows, cols : torch.Tensor [shape=(n_other_pairs,), dtype=int64]
+        The (sample, positive) pairs other than the first positives, sample-major.
+    """
+
+    positives: torch.Tensor
+    counts: torch.Tensor
+    first: torch.Tensor
+    rows: torch.Tensor
+    cols: torch.Tensor
+
+
+def positive_pairs(positives: torch.Tensor, dtype: torch.dtype) -> PositivePairs:
+    """The layout of an indicator matrix that :func:`warp_score_gradient` uses, computed once per fit.
+
+    Parameters
+    ----------
+    positives : torch.Tensor [shape=(n_samples, n_classes), dtype=bool]
+        At least one positive per row.
+    dtype : torch.dtype
+        The dtype of the scores.
+    """
+    first = positives.to(dtype).argmax(dim=1, keepdim=True)  # the first maximum: the first positive of each row
+    rows, cols = positives.clone().scatter_(1, first, False).nonzero(as_tuple=True)
+    return PositivePairs(positives, positives.sum(dim=1).to(dtype), first, rows, cols)
+
+
 def _multi_positive_score_gradient(
-    scores: torch.Tensor, positives: torch.Tensor, weight_table: torch.Tensor, *, delta: float
+    scores: torch.Tensor, pairs: PositivePairs, weight_table: torch.Tensor, *, delta: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`warp_score_gradient` for an indicator matrix: one row per (sample, positive) pair."""
-    rows, cols = positives.nonzero(as_tuple=True)
-    margins = (scores[rows] - scores[rows, cols][:, None]).add_(delta)  # [n_pairs, n_classes]
+    """:func:`warp_score_gradient` for several positives: one term per (sample, positive) pair.
+
+    Each sample's first positive is done on the whole score matrix in place, as with integer
+    labels; only the other positives (few: most clips have one class) are gathered into
+    rows of their own, so several positives cost little more than one.
+    """
+    n_samples = scores.shape[0]
+    positives, counts, first, rows, cols = pairs
+    # The other pairs first, while the scores are intact.
+    margins = (scores[rows] - scores[rows, cols][:, None]).add_(delta)  # [n_other_pairs, n_classes]
     margins.masked_fill_(positives[rows], 0.0)  # positives are never violators, their own or another's
     violated = margins > 0
     ranks = violated.sum(dim=1)
-    weights = weight_table[ranks] / (positives.sum(dim=1)[rows] * scores.shape[0])
+    weights = weight_table[ranks] / (counts[rows] * n_samples)
     loss = (margins.clamp_min_(0.0).sum(dim=1) * weights).sum()
-    pair_gradient = margins.copy_(violated).mul_(weights[:, None])
-    pair_gradient.scatter_(1, cols[:, None], (-weights * ranks)[:, None])
-    gradient = scores.zero_().index_add_(0, rows, pair_gradient)
-    return loss, gradient
+    other_gradient = margins.copy_(violated).mul_(weights[:, None])
+    other_gradient.scatter_(1, cols[:, None], (-weights * ranks)[:, None])
+    # Then every sample's first positive, in the storage of the scores.
+    margins = scores.sub_(scores.gather(1, first)).add_(delta)
+    margins.masked_fill_(positives, 0.0)
+    violated = margins > 0
+    ranks = violated.sum(dim=1)
+    weights = weight_table[ranks] / (counts * n_samples)
+    loss = loss + (margins.clamp_min_(0.0).sum(dim=1) * weights).sum()
+    gradient = margins.copy_(violated).mul_(weights[:, None])
+    gradient.scatter_(1, first, (-weights * ranks)[:, None])
+    # index_put_ with accumulate: a sample may have several other pairs (and it is far faster than index_add_ on CPU)
+    return loss, gradient.index_put_((rows,), other_gradient, accumulate=True)
