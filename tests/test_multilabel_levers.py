@@ -384,3 +384,12 @@ def test_a_bad_ontology_is_named(tmp_path):
         with_ontology_context([ClassInfo(name="X")], entries)
     with pytest.raises(DataError, match="ontology"):
         with_ontology_context([ClassInfo(name="X")], tmp_path / "missing.json")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_several_positives_on_cuda_match_cpu(solver):
+    theta, positives, phi = clip_problem(n=150)
+    cpu = Bilinear(solver=solver, dtype="float64", max_iter=30).fit(theta, positives, phi).W_
+    cuda = Bilinear(solver=solver, dtype="float64", max_iter=30, device="cuda").fit(theta, positives, phi).W_
+    np.testing.assert_allclose(cuda, cpu, rtol=1e-6, atol=1e-9)
