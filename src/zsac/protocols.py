@@ -34,6 +34,8 @@ __all__ = [
     "esc50_splits",
     "random_class_folds",
     "single_label_clips",
+    "clips_within_classes",
+    "label_indicator_matrix",
     "undersample_classes",
     "seen_class_holdout",
     "SEEN_HOLDOUT_FRACTION",
@@ -397,6 +399,104 @@ def single_label_clips(labels: Sequence[Sequence[int]]) -> np.ndarray:
     """
     keep = [index for index, clip_labels in enumerate(labels) if len(set(np.ravel(clip_labels).tolist())) == 1]
     return np.asarray(keep, dtype=np.int64)
+
+
+def _class_set(classes: Sequence[int], *, what: str) -> set[int]:
+    """``classes`` as a set of ints, refusing a bare string and non-integer entries."""
+    if isinstance(classes, (str, bytes)):
+        raise ConfigError(f"{what} must be a sequence of class indices, got the string {classes!r}")
+    values = np.ravel(np.asarray(classes, dtype=object)).tolist()
+    bad = [value for value in values if isinstance(value, bool) or not isinstance(value, (int, np.integer))]
+    if bad:
+        raise ConfigError(f"{what} must hold int class indices, got {bad[:5]}")
+    return {int(value) for value in values}
+
+
+def clips_within_classes(
+    labels: Sequence[Sequence[int]], allowed: Sequence[int], *, exclude: Sequence[int] = ()
+) -> np.ndarray:
+    """Clips, single- or multi-label, whose labels all belong to ``allowed`` and none to ``exclude``.
+
+    The multi-label clips a zero-shot model may train on: a clip that carries any class outside
+    the training classes is never returned, so no validation or test class can leak into a fit
+    through a clip's second label. ``exclude`` (e.g. validation + test classes) is redundant
+    with ``allowed`` but states the rule explicitly; a class in both is a mistake and refused.
+
+    Parameters
+    ----------
+    labels : sequence of sequence of int, shape [n_clips][n_labels_of_clip]
+        Class indices of each clip (e.g. :attr:`~zsac.datasets.AudioSetEmbeddings.labels`);
+        a class repeated in one clip's list counts once.
+    allowed : sequence of int
+        The classes a returned clip may carry (the training classes).
+    exclude : sequence of int, keyword-only
+        Classes no returned clip may carry.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape [n_kept]
+        Ascending indices of the clips with at least one label, all of them in ``allowed``
+        and none in ``exclude``. A clip with no labels is never returned.
+
+    Raises
+    ------
+    ConfigError
+        If ``allowed`` is empty, a class is not an int, or ``allowed`` and ``exclude`` share classes.
+    """
+    allowed_set = _class_set(allowed, what="allowed")
+    excluded = _class_set(exclude, what="exclude")
+    if not allowed_set:
+        raise ConfigError("allowed must name at least one class")
+    shared = sorted(allowed_set & excluded)
+    if shared:
+        raise ConfigError(f"allowed and exclude share the classes {shared[:10]}")
+    # Only clips whose label sets are non-empty subsets of allowed; allowed and exclude being disjoint,
+    # such a clip carries no excluded class either.
+    keep = [
+        index
+        for index, clip_labels in enumerate(labels)
+        if (classes := set(np.ravel(clip_labels).tolist())) and classes <= allowed_set
+    ]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def label_indicator_matrix(labels: Sequence[Sequence[int]], classes: Sequence[int]) -> np.ndarray:
+    """Each clip's labels as one row of booleans over an ordered class list.
+
+    Parameters
+    ----------
+    labels : sequence of sequence of int, shape [n_clips][n_labels_of_clip]
+        Class indices of each clip; every one must be in ``classes``
+        (select the clips with :func:`clips_within_classes` first).
+    classes : sequence of int, shape [n_classes]
+        The columns, in order (e.g. a split's training classes); no repeats.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape [n_clips, n_classes]
+        ``[i, j]`` is True when clip ``i`` carries ``classes[j]``; the labels argument of
+        :meth:`~zsac.compatibility.Bilinear.fit` for multi-label clips.
+
+    Raises
+    ------
+    ConfigError
+        If ``classes`` repeats a class or a clip carries a class not in ``classes``.
+    """
+    column = {}
+    for position, item in enumerate(_as_class_tuple(classes, what="classes")):
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise ConfigError(f"classes must hold int class indices, got {item!r}")
+        column[int(item)] = position
+    labels = list(labels)
+    matrix = np.zeros((len(labels), len(column)), dtype=bool)
+    for index, clip_labels in enumerate(labels):
+        for label in np.ravel(clip_labels).tolist():
+            if label not in column:
+                raise ConfigError(
+                    f"clip {index} carries the class {label}, which is not among the {len(column)} classes"
+                )
+            matrix[index, column[label]] = True
+    return matrix
 
 
 def undersample_classes(labels: np.ndarray, *, max_per_class: int = 1500, seed: int) -> np.ndarray:

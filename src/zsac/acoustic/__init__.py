@@ -11,7 +11,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "config": ["VGGishConfig", "SPLIT_UNITS"],
         "embedding": ["embed_clips", "segment_embeddings"],
-        "pooling": ["clip_means", "window_means"],
+        "pooling": ["POOLING_STATISTICS", "clip_means", "clip_statistics", "window_means"],
         "encoder": ["AcousticEncoder", "INFERENCE_MODES"],
         "training": ["VGGishTrainingResult", "load_trained_vggish", "stratified_split", "train_vggish"],
         "vggish": ["VGGish", "load_vggish", "save_vggish", "vggish_from_weights"],

@@ -161,8 +161,11 @@ class Bilinear(CompatibilityLearner):
         ----------
         acoustic_embeddings : np.ndarray [shape=(n_samples, acoustic_dim)]
             θ(x) of each training clip.
-        labels : np.ndarray [shape=(n_samples,), dtype=int]
-            Each clip's class, as a row of ``class_embeddings``.
+        labels : np.ndarray [shape=(n_samples,), dtype=int] or [shape=(n_samples, n_classes), dtype=bool]
+            Each clip's class, as a row of ``class_embeddings``; or an indicator matrix of each
+            clip's classes (multi-label clips, e.g. from
+            :func:`~zsac.protocols.label_indicator_matrix`), trained with the multi-positive WARP
+            of :mod:`~zsac.compatibility.warp`.
         class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
             φ(z) of each training class. Ranks are counted over all of them.
         """

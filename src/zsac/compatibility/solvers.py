@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from .._device import resolve_device
 from ..errors import ConfigError
 from .bilinear import FULL_BATCH_METHODS
-from .warp import check_training_inputs, rank_weight_table, warp_score_gradient
+from .warp import check_training_inputs, positive_pairs, rank_weight_table, warp_score_gradient
 
 __all__ = ["SolverResult", "fit_full_batch", "fit_sgd", "FULL_BATCH_METHODS"]
 
@@ -83,6 +83,11 @@ def _rms_norm(rows: np.ndarray) -> float:
     return scale if scale > 0 else 1.0
 
 
+def _labels_tensor(labels: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Checked labels on ``device``: int64 class indices, or a bool indicator matrix (several positives)."""
+    return torch.as_tensor(labels, dtype=torch.bool if labels.ndim == 2 else torch.int64, device=device)
+
+
 def fit_full_batch(
     theta: np.ndarray,
     labels: np.ndarray,
@@ -104,8 +109,9 @@ def fit_full_batch(
     Parameters
     ----------
     theta : np.ndarray [shape=(n_samples, acoustic_dim)]
-    labels : np.ndarray [shape=(n_samples,), dtype=int]
-        Rows of ``phi``.
+    labels : np.ndarray [shape=(n_samples,), dtype=int] or [shape=(n_samples, n_classes), dtype=bool]
+        Rows of ``phi``, or an indicator matrix of each sample's positives (several positives,
+        :mod:`~zsac.compatibility.warp`).
     phi : np.ndarray [shape=(n_classes, semantic_dim)]
     lam, delta : float
         λ and the margin Δ.
@@ -132,7 +138,9 @@ def fit_full_batch(
     _check_positive(max_iter=max_iter, learning_rate=step)
     theta_scale, phi_scale = _rms_norm(theta), _rms_norm(phi)
     theta_t = torch.as_tensor(theta / theta_scale, dtype=dtype, device=device)
-    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
+    labels_t = _labels_tensor(labels, device)
+    if labels_t.ndim == 2:  # several positives: their layout once, not at every evaluation
+        labels_t = positive_pairs(labels_t, dtype)
     # The span of the class embeddings (point 1 of the module docstring), in float64.
     u, s, vt = np.linalg.svd(phi / phi_scale, full_matrices=False)
     keep = s > s[0] * max(phi.shape) * np.finfo(np.float64).eps if s.size and s[0] > 0 else np.zeros(0, bool)
@@ -222,7 +230,9 @@ def fit_sgd(
     ranks over all classes and moves W by ``learning_rate`` times the batch's mean
     gradient, the penalty's gradient 2λW taken implicitly. The step is taken in the rescaled variables of the full-batch
     solvers (θ and φ divided by their RMS norms), so one default suits any data.
-    ``init`` is the starting W (zeros by default).
+    ``init`` is the starting W (zeros by default). ``labels`` are int class indices
+    [shape=(n_samples,)] or a bool indicator matrix [shape=(n_samples, n_classes)] as in
+    :func:`fit_full_batch`.
     """
     device, dtype = _placement(device, dtype)
     theta, labels, phi = check_training_inputs(theta, labels, phi, lam)
@@ -233,7 +243,7 @@ def fit_sgd(
     theta_scale, phi_scale = _rms_norm(theta), _rms_norm(phi)
     scale = theta_scale * phi_scale
     theta_t = torch.as_tensor(theta / theta_scale, dtype=dtype, device=device)
-    labels_t = torch.as_tensor(labels, dtype=torch.int64, device=device)
+    labels_t = _labels_tensor(labels, device)
     phi_t = torch.as_tensor(phi / phi_scale, dtype=dtype, device=device)
     lam_scaled = lam / scale**2
     shrink = 2.0 * learning_rate * lam_scaled

@@ -22,6 +22,7 @@ from tfrecord import example_pb2
 from tfrecord.reader import tfrecord_iterator
 from tqdm.auto import tqdm
 
+from ..acoustic.pooling import clip_statistics
 from ..errors import ConfigError, DataError
 from .root import DATA_DIR_ENV, data_root
 
@@ -135,6 +136,23 @@ class AudioSetEmbeddings:
             raise DataError("AudioSetEmbeddings: some clips have no frames, so they have no mean embedding")
         sums = np.add.reduceat(self.frames, self.frame_offsets[:-1], axis=0, dtype=np.float64)
         return (sums / n_frames[:, None]).astype(np.float32)
+
+    def clip_statistics(self, stats: Sequence[str] | str = ("mean",)) -> np.ndarray:
+        """Statistics of each clip's frames, concatenated: pooling beyond the mean.
+
+        Parameters
+        ----------
+        stats : sequence of {"mean", "max", "std"}, or one of them
+            As :func:`zsac.acoustic.pooling.clip_statistics`; ``("mean",)`` equals :meth:`clip_means`.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_clips, 128 * len(stats))], float32
+            Columns ``128 k .. 128 (k + 1)`` hold ``stats[k]`` of each clip's frames.
+        """
+        if len(self) and np.any(self.n_frames == 0):
+            raise DataError("AudioSetEmbeddings: some clips have no frames, so they have no pooled embedding")
+        return clip_statistics(self.frames, self.n_frames, stats)
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> AudioSetEmbeddings:
         """The clips at ``indices``, in the order given (repeats allowed).

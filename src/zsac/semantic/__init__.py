@@ -43,6 +43,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "validate_classes",
             "with_descriptions",
             "with_label_template",
+            "with_ontology_context",
         ],
         "specs": ["SEMANTIC_PARTS", "SemanticEmbedder", "SemanticPart", "parse_spec"],
         "tables": ["ClassTable", "load_class_table"],

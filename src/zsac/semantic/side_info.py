@@ -43,6 +43,7 @@ __all__ = [
     "read_audioset_ontology",
     "read_class_file",
     "with_descriptions",
+    "with_ontology_context",
     "validate_classes",
     "as_class_infos",
     "with_fallback_descriptions",
@@ -256,6 +257,131 @@ def with_descriptions(classes: Sequence[ClassInfo], ontology: str | os.PathLike[
             if entry and entry.get("description"):
                 item = dataclasses.replace(item, description=entry["description"])
         out.append(item)
+    return out
+
+
+ONTOLOGY_CONTEXT_KINDS = ("names", "descriptions")
+ONTOLOGY_CONTEXT_TARGETS = ("label", "description")
+
+
+def _ontology_parents(entries: Mapping[str, Mapping[str, Any]], source: str) -> dict[str, list[str]]:
+    """Each mid's parents (the entries that list it in ``child_ids``), in the ontology's order."""
+    parents: dict[str, list[str]] = {}
+    for mid, entry in entries.items():
+        children = entry.get("child_ids", [])
+        if not isinstance(children, list) or not all(isinstance(child, str) for child in children):
+            raise DataError(f"{source}: entry {mid!r} has child_ids that are not a list of ids: {children!r}")
+        for child in children:
+            if mid not in parents.setdefault(child, []):
+                parents[child].append(mid)
+    return parents
+
+
+def _ancestors(mid: str, parents: Mapping[str, Sequence[str]], levels: int) -> list[str]:
+    """Ancestors up to ``levels`` generations above ``mid``, nearest first, each once, never ``mid`` itself."""
+    seen, found, generation = {mid}, [], [mid]
+    for _ in range(levels):  # a bounded walk with a visited set: a cycle in the ontology cannot loop
+        generation = [parent for child in generation for parent in parents.get(child, ()) if parent not in seen]
+        generation = list(dict.fromkeys(generation))
+        seen.update(generation)
+        found += generation
+        if not generation:
+            break
+    return found
+
+
+def with_ontology_context(
+    classes: Sequence[ClassInfo],
+    ontology: str | os.PathLike[str] | Mapping[str, Mapping[str, Any]],
+    *,
+    parents: int = 1,
+    what: str = "names",
+    into: Sequence[str] = ONTOLOGY_CONTEXT_TARGETS,
+) -> list[ClassInfo]:
+    """Classes whose texts also name (or describe) their parents in AudioSet's ontology.
+
+    Label specs (WLE, GLE, SLE) embed the label and sentence specs (SSE, WSE, ...) the description,
+    so appending the context to both gives every spec part the class's place in the ontology
+    (``Dog`` is a kind of ``Domestic animals, pets``).
+
+    The context is the class's ancestors up to ``parents`` generations, nearest first (its
+    parents in the ontology's order, then theirs), each once. Text format, exactly:
+
+    - ``what="names"``: ``"{text} ({name_1}; {name_2}; ...)"``, e.g.
+      ``"Dog (Domestic animals, pets)"`` or, with ``parents=2``, ``"Dog (Domestic animals, pets; Animal)"``;
+    - ``what="descriptions"``: ``"{text} {description_1} {description_2} ..."``, the ancestors'
+      descriptions joined by single spaces (ancestors with an empty description are skipped).
+
+    A class that the ontology does not hold (matched by mid, then by name, then by name ignoring
+    case), or whose ancestors give no context, is returned unchanged, as is a class without a
+    description when ``into`` names the description (it stays None). Names and mids never change.
+
+    Parameters
+    ----------
+    classes : sequence of ClassInfo
+    ontology : path or mapping
+        ``ontology.json`` (entries with ``id``, ``name``, ``description``, ``child_ids``), or
+        :func:`read_audioset_ontology`'s mapping from mid to entry.
+    parents : int, keyword-only
+        Generations of ancestors, at least 1 (1: the parents only).
+    what : {"names", "descriptions"}, keyword-only
+        What of each ancestor is appended.
+    into : sequence of {"label", "description"}, keyword-only
+        Which texts get the context; both by default.
+
+    Returns
+    -------
+    list of ClassInfo
+        In the order given.
+
+    Raises
+    ------
+    ConfigError
+        For ``parents < 1``, an unknown ``what`` or an empty or unknown ``into``.
+    DataError
+        For an unreadable ontology or ``child_ids`` that is not a list of ids.
+    """
+    if isinstance(parents, bool) or not isinstance(parents, int) or parents < 1:
+        raise ConfigError(f"parents must be an int >= 1 (generations of ancestors), got {parents!r}")
+    if what not in ONTOLOGY_CONTEXT_KINDS:
+        raise ConfigError(f"what must be one of {ONTOLOGY_CONTEXT_KINDS}, got {what!r}")
+    targets = (into,) if isinstance(into, str) else tuple(into)
+    if not targets or not set(targets) <= set(ONTOLOGY_CONTEXT_TARGETS):
+        raise ConfigError(f"into must name some of {ONTOLOGY_CONTEXT_TARGETS}, got {into!r}")
+    if isinstance(ontology, (str, os.PathLike)):
+        source, entries = str(ontology), read_audioset_ontology(ontology)
+    elif isinstance(ontology, Mapping):
+        source, entries = "the AudioSet ontology", ontology
+    else:
+        raise ConfigError(f"ontology must be a path or a mapping of mid to entry, got {type(ontology).__name__}")
+    parent_map = _ontology_parents(entries, source)
+    by_name = {str(entry.get("name", "")): mid for mid, entry in entries.items()}
+    by_folded_name = {name.casefold(): mid for name, mid in by_name.items()}
+    out, unmatched = [], []
+    for item in classes:
+        mid = item.mid if item.mid in entries else by_name.get(item.name, by_folded_name.get(item.name.casefold()))
+        if mid is None:
+            unmatched.append(item.name)
+            out.append(item)
+            continue
+        ancestors = [entries[m] for m in _ancestors(mid, parent_map, parents) if m in entries]
+        if what == "names":
+            texts = [str(entry.get("name", "")).strip() for entry in ancestors]
+        else:
+            texts = [str(entry.get("description") or "").strip() for entry in ancestors]
+        texts = [text for text in texts if text]
+        if not texts:
+            out.append(item)
+            continue
+        context = " (" + "; ".join(texts) + ")" if what == "names" else " " + " ".join(texts)
+        changes = {}
+        if "label" in targets:
+            changes["label"] = item.label + context
+        if "description" in targets and item.description is not None:
+            changes["description"] = item.description + context
+        out.append(dataclasses.replace(item, **changes))
+    if unmatched:
+        logger.debug("%d classes are not in %s and get no ontology context: %s", len(unmatched), source, unmatched[:5])
     return out
 
 
