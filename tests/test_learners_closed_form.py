@@ -281,3 +281,15 @@ def test_eszsl_plus_minus_one_labels_are_twice_the_zero_one_solution_once_theta_
         phi @ phi.T + model.lambda_ * np.eye(len(phi)), phi
     )
     np.testing.assert_allclose(model.V_, 2 * expected, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [ESZSL, SAE, GaussianGenerative])
+def test_a_lambda_path_equals_one_fit_per_lambda(problem, cls):
+    theta, labels, phi = problem["train"]
+    lams = (0.03, 1.0, 30.0)
+    path = cls().fit_path(theta, labels, phi, lams)
+    for lam, fitted in zip(lams, path, strict=True):
+        alone = cls(lam=lam).fit(theta, labels, phi)
+        assert fitted.lam == lam
+        np.testing.assert_allclose(fitted.decision_function(theta, phi), alone.decision_function(theta, phi),
+                                   rtol=1e-8, atol=1e-10)  # fmt: skip

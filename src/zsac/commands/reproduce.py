@@ -64,6 +64,16 @@ def parse_grid(text: str) -> list[float] | str | None:
     return values
 
 
+def parse_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"expected a positive number of threads, got {text!r}") from None
+    if not 1 <= value <= 256:
+        raise ConfigError(f"expected a positive number of threads (at most 256), got {text!r}")
+    return value
+
+
 def parse_fraction(text: str) -> float:
     try:
         value = float(text)
@@ -205,6 +215,10 @@ def _add_reproduce_options(parser: argparse.ArgumentParser, *, vggish: Any, spec
         "--lambda-grid", type=parse_word(parse_grid), default=None, metavar="GRID",
         help="auto: each learner's own log-spaced grid of relative λ (default); paper: {0, 0.01, 1, 10} as the "
         "paper's absolute λ for the bilinear model; or comma-separated values",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jobs", type=parse_word(parse_jobs), default=None, metavar="N",
+        help="threads that evaluate the runs of a fold (default: one per core, at most 4)",
     )  # fmt: skip
     parser.add_argument(
         "--no-refit", dest="refit", action="store_false", default=True,

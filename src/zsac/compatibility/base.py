@@ -18,6 +18,8 @@ multi-label clips); :func:`label_matrix` turns both into the indicator matrix.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -126,6 +128,28 @@ class CompatibilityLearner(ZsacEstimator):
 
     def _check_fitted(self) -> None:
         check_fitted(self, self.fitted_attribute)
+
+    def fit_path(
+        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+    ) -> list[CompatibilityLearner]:
+        """One fitted copy of this learner per value of ``lam``, in the order given (a λ path).
+
+        The same as fitting ``copy.deepcopy(self).set_params(lam=lam)`` for each value; learners whose
+        fit shares a decomposition across λ override it to decompose once.
+
+        Parameters
+        ----------
+        acoustic_embeddings, labels, class_embeddings
+            As for ``fit``.
+        lams : sequence of float
+
+        Returns
+        -------
+        list of CompatibilityLearner [shape=(len(lams),)]
+        """
+        return [
+            copy.deepcopy(self).set_params(lam=lam).fit(acoustic_embeddings, labels, class_embeddings) for lam in lams
+        ]
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

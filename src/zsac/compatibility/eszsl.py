@@ -14,8 +14,10 @@ grid is cheaper than one WARP fit.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,20 +106,46 @@ class ESZSL(CompatibilityLearner):
         class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
             φ(z) of each training class.
         """
-        lam, gamma_ratio = self._check_params()
+        self._check_params()
+        return self.fit_path(acoustic_embeddings, labels, class_embeddings, [self.lam])[0]._copy_into(self)
+
+    def fit_path(
+        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+    ) -> list[ESZSL]:
+        """One fitted copy per value of ``lam``, from one eigendecomposition of each Gram matrix.
+
+        With XᵀX = QMQᵀ and ΦΦᵀ = PEPᵀ, (XᵀX + γI)⁻¹ = Q(M + γ)⁻¹Qᵀ and (ΦΦᵀ + λI)⁻¹ = P(E + λ)⁻¹Pᵀ,
+        so each λ costs two small products instead of two solves; the result equals ``fit``'s.
+        """
+        self._check_params()
+        models = [copy.deepcopy(self).set_params(lam=lam) for lam in lams]
+        checked = [model._check_params() for model in models]
         theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
-        self.mean_ = theta.mean(axis=0)
-        x = theta - self.mean_
+        mean = theta.mean(axis=0)
+        x = theta - mean
         y = np.where(indicator, 1.0, -1.0)
         scatter = x.T @ x
-        self.lambda_ = lam * mean_square_norm(phi)
-        self.gamma_ = gamma_ratio * lam * (float(np.trace(scatter)) / x.shape[1] or 1.0)
-        acoustic_side = np.linalg.solve(scatter + self.gamma_ * np.eye(x.shape[1]), x.T @ y)
-        # S(SᵀS + λI)⁻¹ written as (SSᵀ + λI)⁻¹S: a system of n_classes, not semantic_dim, unknowns.
-        class_side = np.linalg.solve(phi @ phi.T + self.lambda_ * np.eye(phi.shape[0]), phi)
-        self.V_ = acoustic_side @ class_side
-        self.acoustic_dim_, self.semantic_dim_ = self.V_.shape
-        return self
+        acoustic_values, acoustic_vectors = np.linalg.eigh(scatter)
+        projected = acoustic_vectors.T @ (x.T @ y)  # Qᵀ XᵀY
+        class_values, class_vectors = np.linalg.eigh(phi @ phi.T)
+        class_projected = class_vectors.T @ phi  # Pᵀ Φ
+        scale_phi = mean_square_norm(phi)
+        scale_theta = float(np.trace(scatter)) / x.shape[1] or 1.0
+        for model, (lam, gamma_ratio) in zip(models, checked, strict=True):
+            model.mean_ = mean
+            model.lambda_ = lam * scale_phi
+            model.gamma_ = gamma_ratio * lam * scale_theta
+            acoustic_side = acoustic_vectors @ (projected / (acoustic_values + model.gamma_)[:, None])
+            # S(SᵀS + λI)⁻¹ written as (SSᵀ + λI)⁻¹S: n_classes, not semantic_dim, unknowns.
+            class_side = class_vectors @ (class_projected / (class_values + model.lambda_)[:, None])
+            model.V_ = acoustic_side @ class_side
+            model.acoustic_dim_, model.semantic_dim_ = model.V_.shape
+        return models
+
+    def _copy_into(self, target: ESZSL) -> ESZSL:
+        for name in ("mean_", "lambda_", "gamma_", "V_", "acoustic_dim_", "semantic_dim_"):
+            setattr(target, name, getattr(self, name))
+        return target
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         return (theta - self.mean_) @ (self.V_ @ phi.T)

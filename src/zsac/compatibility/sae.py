@@ -16,6 +16,8 @@ solved here through the eigendecompositions of the two symmetric Gram matrices (
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -60,19 +62,31 @@ def solve_sae_sylvester(
     -------
     np.ndarray [shape=(semantic_dim, acoustic_dim), dtype=float64]
     """
-    values, vectors = np.linalg.eigh(class_gram)  # GᵀG = EDEᵀ
-    root = vectors * np.sqrt(np.clip(values, 0.0, None))  # (GᵀG)^½ = E D^½ Eᵀ; the last Eᵀ cancels below
-    phi_gram = phi @ phi.T
-    semantic_values, rotation = np.linalg.eigh(root.T @ phi_gram @ root)  # RᵀR, with R = ΦᵀE D^½
-    # Eigenvalues at round-off level belong to the null space of SᵀS, where W is 0.
-    keep = semantic_values > semantic_values.max(initial=0.0) * len(root) * np.finfo(np.float64).eps * 10
-    semantic_values, rotation = semantic_values[keep], rotation[:, keep]
-    to_classes = root @ (rotation / np.sqrt(semantic_values))  # U = Φᵀ · to_classes
-    acoustic_values, q = np.linalg.eigh(acoustic_gram)
-    # C̃ = Uᵀ (1 + λ) ΦᵀGᵀX Q, through the n_classes² Gram ΦΦᵀ rather than Φ itself.
-    right = (1.0 + lam) * (to_classes.T @ phi_gram @ class_acoustic @ q)
-    rotated = right / (semantic_values[:, None] + lam * acoustic_values[None, :])
-    return phi.T @ (to_classes @ rotated @ q.T)
+    return _SylvesterPath(acoustic_gram, class_gram, class_acoustic, phi).solve(lam)
+
+
+class _SylvesterPath:
+    """The λ-independent part of :func:`solve_sae_sylvester`: every eigendecomposition, done once."""
+
+    def __init__(
+        self, acoustic_gram: np.ndarray, class_gram: np.ndarray, class_acoustic: np.ndarray, phi: np.ndarray
+    ) -> None:
+        values, vectors = np.linalg.eigh(class_gram)  # GᵀG = EDEᵀ
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))  # (GᵀG)^½ = E D^½ Eᵀ; the last Eᵀ cancels below
+        phi_gram = phi @ phi.T
+        semantic_values, rotation = np.linalg.eigh(root.T @ phi_gram @ root)  # RᵀR, with R = ΦᵀE D^½
+        # Eigenvalues at round-off level belong to the null space of SᵀS, where W is 0.
+        keep = semantic_values > semantic_values.max(initial=0.0) * len(root) * np.finfo(np.float64).eps * 10
+        self.semantic_values, rotation = semantic_values[keep], rotation[:, keep]
+        self.to_classes = root @ (rotation / np.sqrt(self.semantic_values))  # U = Φᵀ · to_classes
+        self.acoustic_values, self.q = np.linalg.eigh(acoustic_gram)
+        # C̃ / (1 + λ) = Uᵀ ΦᵀGᵀX Q, through the n_classes² Gram ΦΦᵀ rather than Φ itself.
+        self.right = self.to_classes.T @ phi_gram @ class_acoustic @ self.q
+        self.phi = phi
+
+    def solve(self, lam: float) -> np.ndarray:
+        rotated = (1.0 + lam) * self.right / (self.semantic_values[:, None] + lam * self.acoustic_values[None, :])
+        return self.phi.T @ (self.to_classes @ rotated @ self.q.T)
 
 
 class SAE(CompatibilityLearner):
@@ -137,24 +151,39 @@ class SAE(CompatibilityLearner):
             Each clip's class as a row of ``class_embeddings``, or an indicator matrix.
         class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
         """
+        self._check_params()
+        fitted = self.fit_path(acoustic_embeddings, labels, class_embeddings, [self.lam])[0]
+        for name in ("mean_", "acoustic_scale_", "semantic_scale_", "W_", "semantic_dim_", "acoustic_dim_"):
+            setattr(self, name, getattr(fitted, name))
+        return self
+
+    def fit_path(
+        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+    ) -> list[SAE]:
+        """One fitted copy per value of ``lam``, sharing the eigendecompositions of one Sylvester solve."""
         import scipy.sparse  # only at fit: importing zsac stays light
 
-        lam = self._check_params()
+        self._check_params()
+        models = [copy.deepcopy(self).set_params(lam=lam) for lam in lams]
+        values = [model._check_params() for model in models]
         theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
-        self.mean_ = theta.mean(axis=0)
-        x = theta - self.mean_
-        self.acoustic_scale_ = rms_norm(x)
+        mean = theta.mean(axis=0)
+        x = theta - mean
+        acoustic_scale = rms_norm(x)
         # G, each clip's weights on the class embeddings (the mean φ of its classes), is sparse:
         # its Grams cost n_samples · positives, not n_samples · n_classes².
         weights = scipy.sparse.csr_array(indicator / indicator.sum(axis=1, keepdims=True))
         class_gram = (weights.T @ weights).toarray()
         # rms‖GΦ‖ from the n_classes² Grams, without forming the (n_samples, semantic_dim) targets.
         mean_square = float(np.sum(class_gram * (phi @ phi.T))) / len(x)
-        self.semantic_scale_ = float(np.sqrt(mean_square)) if mean_square > 0 else 1.0
-        x = x / self.acoustic_scale_
-        self.W_ = solve_sae_sylvester(x.T @ x, class_gram, weights.T @ x, phi / self.semantic_scale_, lam)
-        self.semantic_dim_, self.acoustic_dim_ = self.W_.shape
-        return self
+        semantic_scale = float(np.sqrt(mean_square)) if mean_square > 0 else 1.0
+        x = x / acoustic_scale
+        path = _SylvesterPath(x.T @ x, class_gram, weights.T @ x, phi / semantic_scale)
+        for model, lam in zip(models, values, strict=True):
+            model.mean_, model.acoustic_scale_, model.semantic_scale_ = mean, acoustic_scale, semantic_scale
+            model.W_ = path.solve(lam)
+            model.semantic_dim_, model.acoustic_dim_ = model.W_.shape
+        return models
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         x = theta - self.mean_

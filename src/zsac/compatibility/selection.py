@@ -236,9 +236,16 @@ def select_lambda(
     validation_map: dict[float, float] = {}
     degenerate: set[float] = set()
     models: dict[float, CompatibilityLearner] = {}
+    if hasattr(template, "fit_path") and not progress:
+        # One decomposition for the whole grid where the learner has one (the closed-form learners).
+        path = dict(zip(grid, template.fit_path(train_acoustic, train_labels, train_classes, grid), strict=True))
+    else:
+        path = {}
     for lam in tqdm(grid, desc="choosing λ", disable=not progress, leave=False):
-        model = copy.deepcopy(template).set_params(lam=lam)
-        model.fit(train_acoustic, train_labels, train_classes)
+        model = path.get(lam)
+        if model is None:
+            model = copy.deepcopy(template).set_params(lam=lam)
+            model.fit(train_acoustic, train_labels, train_classes)
         top1, mean_ap, flat = _validation_scores(model, validation_acoustic, validation_labels, validation_classes)
         validation_top1[lam], validation_map[lam] = top1, mean_ap
         if flat:

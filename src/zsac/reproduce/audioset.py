@@ -143,6 +143,7 @@ def run_reproduce_audioset(
     learners: Sequence[str] = DEFAULT_LEARNERS,
     refit: bool = True,
     holdout: float = SEEN_HOLDOUT_FRACTION,
+    jobs: int | None = None,
     max_clips_per_class: int = 1500,
     audio_dir: str | os.PathLike[str] | None = None,
     vggish: VGGishConfig | None = None,
@@ -181,6 +182,9 @@ def run_reproduce_audioset(
     holdout : float
         Share of each seen class's clips held out of every fit and tested in the generalised
         zero-shot setting (0 turns that test off).
+    jobs : int, optional
+        Threads that evaluate the runs of a fold (default: one per core, at most 4); results do
+        not depend on it.
     max_clips_per_class : int
         Under-sampling cap (Section V-A2).
     audio_dir : path, optional
@@ -308,6 +312,7 @@ def run_reproduce_audioset(
             learners=runs,
             progress=progress,
             holdout=holdout,
+            jobs=jobs,
         )
         ran, skipped = ran + r, skipped + s
     return finish(folder, notes=notes, ran=ran, skipped=skipped)

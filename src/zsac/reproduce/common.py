@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import os
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .._npz import load_array, store_array
@@ -30,7 +33,7 @@ from ..semantic.tables import ClassTable
 from .records import FoldRecord
 from .report import write_report
 from .results import ResultsFolder, safe_name
-from .zero_shot import evaluate_split
+from .zero_shot import FoldOutcome, evaluate_split
 
 __all__ = [
     "LearnerRun",
@@ -58,6 +61,10 @@ class LearnerRun(NamedTuple):
     estimator: CompatibilityLearner
     grid: tuple[float, ...]
 
+
+#: Most threads a reproduction evaluates runs with: the closed-form runs are short, and beyond
+#: four threads Python's own share of the work (which holds the GIL) dominates.
+MAX_JOBS = 4
 
 #: The learners a reproduction runs by default: the closed-form ones, which choose their λ from a
 #: whole grid in well under a second per fold (RESULTS.md, "Learners"), so the main job stays fast.
@@ -287,6 +294,7 @@ def run_folds(
     learners: Mapping[str, LearnerRun],
     progress: bool,
     holdout: float = SEEN_HOLDOUT_FRACTION,
+    jobs: int | None = None,
 ) -> tuple[int, int]:
     """Every (seed, split, learner, spec) fold that has not finished: evaluate it and store its record.
 
@@ -294,6 +302,12 @@ def run_folds(
     has to, so a rerun of a finished configuration trains nothing. ``acoustic_for`` gets the
     clips held out of every fit (``holdout`` of each seen class's clips, for the generalised
     zero-shot test), so that an acoustic model trained per split leaves them out too.
+
+    The runs of a (seed, split) are evaluated by ``jobs`` threads (default :func:`default_jobs`),
+    each with one BLAS thread: numpy's linear algebra releases the GIL, and on a small CPU two
+    runs side by side beat one run on two BLAS threads (RESULTS.md, "Speed of the main job").
+    Every run is computed as it would be alone (the same bits for any ``jobs``), and records are
+    stored in the same order.
 
     Returns
     -------
@@ -313,12 +327,17 @@ def run_folds(
                 continue
             held = held_out_clips(split, clip_classes, seed=seed, fraction=holdout)
             acoustic = acoustic_for(seed, split, held)
-            for name, spec in todo:
-                outcome = evaluate_split(
+
+            def evaluate(run: tuple[str, str], split: ClassSplit = split, acoustic: np.ndarray = acoustic,
+                         held: np.ndarray = held) -> FoldOutcome:  # fmt: skip
+                name, spec = run
+                return evaluate_split(
                     split, acoustic, clip_classes, class_embeddings[spec],
                     clip_ids=clip_ids, class_names=class_names, estimator=learners[name].estimator,
                     grid=learners[name].grid, held_out=held,
                 )  # fmt: skip
+
+            for (name, spec), outcome in zip(todo, _in_threads(evaluate, todo, jobs), strict=True):
                 # base_record holds dataset, setting and acoustic; FoldRecord checks that they are there.
                 record = FoldRecord.from_mapping(
                     {
@@ -347,6 +366,27 @@ def run_folds(
     finally:
         bar.close()
     return ran, skipped
+
+
+def default_jobs() -> int:
+    """Threads for the runs of a fold: one per core, at most :data:`MAX_JOBS`."""
+    return max(
+        1, min(MAX_JOBS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    )
+
+
+def _in_threads(function: Callable[[Any], Any], items: Sequence[Any], jobs: int | None) -> Iterator[Any]:
+    """``map(function, items)``, by ``jobs`` threads with one BLAS thread each, results in order."""
+    jobs = default_jobs() if jobs is None else jobs
+    # One BLAS thread per run even with jobs=1: the runs' matrices are small, and a multi-threaded
+    # BLAS on a busy 2-core machine spent 6x longer in the same main job (RESULTS.md). It also makes
+    # every result the same bits whatever the number of jobs.
+    with threadpool_limits(limits=1):
+        if jobs <= 1 or len(items) <= 1:
+            yield from map(function, items)
+            return
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            yield from pool.map(function, items)
 
 
 def finish(folder: ResultsFolder, *, notes: list[str], ran: int, skipped: int) -> ReproductionResult:

@@ -81,6 +81,7 @@ def run_reproduce_esc50(
     learners: Sequence[str] = DEFAULT_LEARNERS,
     refit: bool = True,
     holdout: float = SEEN_HOLDOUT_FRACTION,
+    jobs: int | None = None,
     vggish: VGGishConfig | None = None,
     device: str | None = None,
     progress: bool = True,
@@ -121,6 +122,9 @@ def run_reproduce_esc50(
     holdout : float
         Share of each seen class's clips held out of every fit and tested in the generalised
         zero-shot setting (0 turns that test off).
+    jobs : int, optional
+        Threads that evaluate the runs of a fold (default: one per core, at most 4); results do
+        not depend on it.
     vggish : VGGishConfig, optional
         Default: the paper's recipe, ``VGGishConfig()`` (Adam 1e-4, batch 64, 80/20 segment split, early stopping).
     device : str, optional
@@ -226,5 +230,6 @@ def run_reproduce_esc50(
         learners=runs,
         progress=progress,
         holdout=holdout,
+        jobs=jobs,
     )
     return finish(folder, notes=notes, ran=ran, skipped=skipped)

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sklearn.metrics
 
 from ..compatibility.base import CompatibilityLearner
 from ..compatibility.selection import PAPER_LAMBDA_GRID, select_lambda, stack_labels
 from ..errors import DataError
 from ..evaluation import (
-    area_under_seen_unseen_curve,
     best_calibration,
     generalized_zero_shot_accuracy,
     mean_average_precision,
@@ -270,6 +270,7 @@ def _generalized(
     calibrated = generalized_zero_shot_accuracy(scores, labels, mask, calibration=gamma)
     plain = generalized_zero_shot_accuracy(scores, labels, mask)
     curve = seen_unseen_curve(scores, labels, mask)
+    ausuc = float(sklearn.metrics.auc(curve.unseen, curve.seen))  # area_under_seen_unseen_curve, curve reused
     result = {
         "seen": calibrated.seen,
         "unseen": calibrated.unseen,
@@ -278,7 +279,7 @@ def _generalized(
         "seen_uncalibrated": plain.seen,
         "unseen_uncalibrated": plain.unseen,
         "h_uncalibrated": plain.harmonic_mean,
-        "ausuc": area_under_seen_unseen_curve(scores, labels, mask),
+        "ausuc": ausuc,
         "seen_clips": float(np.count_nonzero(mask[labels])),
     }
     return result, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)]
