@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,3 +162,64 @@ def test_real_balanced_train_split(audioset_root):
     assert len(single_label_clips(data.labels)) == 5_498
     assert data.clip_means().shape == (22_160, 128)
     assert time.perf_counter() - started < 10
+
+
+# --- the cache of the parsed release --------------------------------------------------------------
+
+
+def _same_release(a, b):
+    assert a.video_id.tolist() == b.video_id.tolist() and a.split.tolist() == b.split.tolist()
+    assert a.labels == b.labels and np.array_equal(a.frame_offsets, b.frame_offsets)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.start_time, b.start_time)
+    assert a.frames.dtype == b.frames.dtype == np.float32
+
+
+def test_a_cached_read_equals_a_parsed_one_and_never_parses(tmp_path, monkeypatch):
+    small_release(tmp_path)
+    parsed = read_audioset_embeddings(tmp_path, progress=False, cache=False)
+    first = read_audioset_embeddings(tmp_path, progress=False)  # parses and writes the cache
+    import zsac.datasets.audioset as module
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the cache was not used")
+
+    monkeypatch.setattr(module, "_read_file", no_parsing)
+    cached = read_audioset_embeddings(tmp_path, progress=False)
+    _same_release(parsed, first)
+    _same_release(parsed, cached)
+
+
+def test_a_changed_file_misses_the_cache(tmp_path):
+    small_release(tmp_path)
+    read_audioset_embeddings(tmp_path, progress=False)
+    rng = np.random.default_rng(1)
+    write_tfrecord(tmp_path / "audioset" / "audioset_v1_embeddings" / "eval" / "zz.tfrecord",
+                   [random_record(rng, "new0", n_frames=2, labels=(9,))])  # fmt: skip
+    assert "new0" in read_audioset_embeddings(tmp_path, progress=False).video_id.tolist()
+
+
+def test_a_corrupt_or_inconsistent_cache_entry_is_read_again_and_replaced(tmp_path, caplog):
+    small_release(tmp_path)
+    expected = read_audioset_embeddings(tmp_path, progress=False, cache=False)
+    read_audioset_embeddings(tmp_path, progress=False)
+    (entry,) = (Path(os.environ["ZSAC_CACHE_DIR"]) / "audioset").glob("*.npz")
+    entry.write_bytes(b"not a zip file")
+    with caplog.at_level(logging.WARNING):
+        _same_release(expected, read_audioset_embeddings(tmp_path, progress=False))
+    assert "unreadable AudioSet cache" in caplog.text
+    _same_release(expected, read_audioset_embeddings(tmp_path, progress=False))  # rewritten, valid again
+    arrays = dict(np.load(entry, allow_pickle=False))
+    arrays["frame_offsets"] = arrays["frame_offsets"][:-1]  # inconsistent with the frames
+    with open(entry, "wb") as handle:
+        np.savez(handle, **arrays)
+    _same_release(expected, read_audioset_embeddings(tmp_path, progress=False))
+
+
+def test_a_cache_that_cannot_be_written_warns_and_the_read_goes_on(tmp_path, monkeypatch, caplog):
+    small_release(tmp_path)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("ZSAC_CACHE_DIR", str(blocker))
+    with caplog.at_level(logging.WARNING):
+        data = read_audioset_embeddings(tmp_path, progress=False)
+    assert len(data) == 5 and "cannot write the AudioSet cache" in caplog.text

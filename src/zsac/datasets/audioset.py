@@ -11,17 +11,18 @@ stands for ``x / 255 * 4 - 2``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from google.protobuf.message import DecodeError
-from tfrecord import example_pb2
-from tfrecord.reader import tfrecord_iterator
 from tqdm.auto import tqdm
 
+from .._atomic import atomic_path
+from .._npz import default_cache_dir
 from ..acoustic.pooling import clip_statistics
 from ..errors import ConfigError, DataError
 from .root import DATA_DIR_ENV, data_root
@@ -219,6 +220,11 @@ def _context_value(context, key: str, kind: str, path: Path, record: int):
 
 def _read_file(path: Path, split: str, out: dict[str, list]) -> int:
     """Append the clips of one TFRecord file to ``out``; return how many clips had no frames."""
+    # Here, not at import: the tfrecord package imports torch, which a cached read never needs.
+    from google.protobuf.message import DecodeError
+    from tfrecord import example_pb2
+    from tfrecord.reader import tfrecord_iterator
+
     empty = 0
     try:
         for record_number, record in enumerate(tfrecord_iterator(str(path))):
@@ -257,16 +263,77 @@ def _read_file(path: Path, split: str, out: dict[str, list]) -> int:
     return empty
 
 
+#: Bumped whenever the cached arrays change meaning, so older cache files are never read.
+_CACHE_FORMAT = 1
+_CACHE_ARRAYS = (
+    "quantised", "frame_offsets", "video_id", "start_time", "end_time", "label_values", "label_offsets", "split",
+    "empty",
+)  # fmt: skip
+
+
+def _release_cache_path(files: Sequence[tuple[str, Path]]) -> Path:
+    """The cache entry of exactly these TFRecord files, as they are now (paths, sizes, modification times)."""
+    digest = hashlib.sha256(f"zsac audioset cache {_CACHE_FORMAT}\n".encode())
+    for split, path in files:
+        status = path.stat()
+        digest.update(f"{split}\t{path.resolve()}\t{status.st_size}\t{status.st_mtime_ns}\n".encode())
+    return default_cache_dir() / "audioset" / f"release-{digest.hexdigest()[:24]}.npz"
+
+
+def _load_cached_release(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache entry, or None when it is absent, unreadable or inconsistent (then it is deleted)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in _CACHE_ARRAYS}
+        n_clips = len(arrays["video_id"])
+        consistent = (
+            arrays["quantised"].dtype == np.uint8
+            and arrays["quantised"].ndim == 2
+            and arrays["quantised"].shape[1] == EMBEDDING_DIM
+            and arrays["frame_offsets"].shape == (n_clips + 1,)
+            and arrays["frame_offsets"][-1] == len(arrays["quantised"])
+            and np.all(np.diff(arrays["frame_offsets"]) > 0)
+            and arrays["label_offsets"].shape == (n_clips + 1,)
+            and arrays["label_offsets"][-1] == len(arrays["label_values"])
+            and all(len(arrays[name]) == n_clips for name in ("start_time", "end_time", "split"))
+        )
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        logger.warning("ignoring the unreadable AudioSet cache %s (%s); reading the TFRecords", path, exc)
+        consistent, arrays = False, None
+    if not consistent:
+        path.unlink(missing_ok=True)
+        return None
+    return arrays
+
+
+def _store_cached_release(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    except OSError as exc:  # a cache that cannot be written only costs the next run its speed
+        logger.warning("cannot write the AudioSet cache %s (%s); the next run reads the TFRecords again",
+                       path, exc.strerror or exc)  # fmt: skip
+
+
 def read_audioset_embeddings(
     root: str | os.PathLike[str] | None = None,
     *,
     splits: Sequence[str] = ("bal_train", "eval"),
     progress: bool = True,
+    cache: bool = True,
 ) -> AudioSetEmbeddings:
     """Read the released embeddings of some splits into memory.
 
     Files are read in sorted order within a split, splits in the order given. Clips with no
     frames are skipped (one warning gives their count); duplicate clips are kept as stored.
+
+    The parsed release is cached (its 8-bit frames and metadata, in one ``.npz`` under
+    ``$ZSAC_CACHE_DIR/audioset``), keyed by every file's path, size and modification time, so a
+    later read of the same files takes a fraction of a second and never imports the TFRecord
+    parser; a changed, added or removed file misses the cache.
 
     Parameters
     ----------
@@ -277,6 +344,8 @@ def read_audioset_embeddings(
         Any of ``"bal_train"``, ``"eval"``, ``"unbal_train"``, without repeats.
     progress : bool, keyword-only
         Show a progress bar over the files.
+    cache : bool, keyword-only
+        Read and write the cache (default); False parses the TFRecords every time.
 
     Returns
     -------
@@ -306,25 +375,53 @@ def read_audioset_embeddings(
             raise DataError(f"AudioSet split folder {split_dir} holds no .tfrecord files")
         files.extend((split, path) for path in split_files)
 
+    cache_path = _release_cache_path(files) if cache else None
+    arrays = None if cache_path is None else _load_cached_release(cache_path)
+    if arrays is None:
+        arrays = _read_release(files, progress=progress)
+        if cache_path is not None:
+            _store_cached_release(cache_path, arrays)
+    else:
+        logger.debug("read the AudioSet release of %d files from the cache %s", len(files), cache_path)
+    if arrays["empty"]:
+        logger.warning(
+            "skipped %d AudioSet clips with no embedding frames (splits %s)", int(arrays["empty"]), ", ".join(splits)
+        )
+    offsets = arrays["frame_offsets"]
+    logger.info("read %d AudioSet clips (%d frames) from %d files under %s", len(offsets) - 1, offsets[-1],
+                len(files), folder)  # fmt: skip
+    label_values, label_offsets = arrays["label_values"].tolist(), arrays["label_offsets"].tolist()
+    labels = tuple(tuple(label_values[a:b]) for a, b in zip(label_offsets[:-1], label_offsets[1:], strict=True))
+    return AudioSetEmbeddings(
+        video_id=arrays["video_id"].astype(str),
+        start_time=arrays["start_time"].astype(np.float32),
+        end_time=arrays["end_time"].astype(np.float32),
+        labels=labels,
+        split=arrays["split"].astype(str),
+        frames=_DEQUANTISE[arrays["quantised"]],
+        frame_offsets=offsets.astype(np.int64),
+    )
+
+
+def _read_release(files: Sequence[tuple[str, Path]], *, progress: bool) -> dict[str, np.ndarray]:
+    """Parse every TFRecord file into the arrays that :func:`read_audioset_embeddings` caches."""
     out: dict[str, list] = {key: [] for key in ("video_id", "start_time", "end_time", "labels", "split", "frames")}
     out["n_frames"] = []
     empty = 0
     for split, path in tqdm(files, desc="AudioSet embeddings", unit="file", disable=not progress):
         empty += _read_file(path, split, out)
-    if empty:
-        logger.warning("skipped %d AudioSet clips with no embedding frames (splits %s)", empty, ", ".join(splits))
-
-    quantised = np.frombuffer(b"".join(out["frames"]), dtype=np.uint8).reshape(-1, EMBEDDING_DIM)
     offsets = np.zeros(len(out["n_frames"]) + 1, dtype=np.int64)
     np.cumsum(out["n_frames"], out=offsets[1:])
-    logger.info("read %d AudioSet clips (%d frames) from %d files under %s", len(offsets) - 1, offsets[-1],
-                len(files), folder)  # fmt: skip
-    return AudioSetEmbeddings(
-        video_id=np.array(out["video_id"], dtype=str),
-        start_time=np.array(out["start_time"], dtype=np.float32),
-        end_time=np.array(out["end_time"], dtype=np.float32),
-        labels=tuple(out["labels"]),
-        split=np.array(out["split"], dtype=str),
-        frames=_DEQUANTISE[quantised],
-        frame_offsets=offsets,
-    )
+    label_offsets = np.zeros(len(out["labels"]) + 1, dtype=np.int64)
+    np.cumsum([len(labels) for labels in out["labels"]], out=label_offsets[1:])
+    return {
+        "quantised": np.frombuffer(b"".join(out["frames"]), dtype=np.uint8).reshape(-1, EMBEDDING_DIM),
+        "frame_offsets": offsets,
+        "video_id": np.array(out["video_id"], dtype=str),
+        "start_time": np.array(out["start_time"], dtype=np.float32),
+        "end_time": np.array(out["end_time"], dtype=np.float32),
+        "label_values": np.array([label for labels in out["labels"] for label in labels], dtype=np.int64),
+        "label_offsets": label_offsets,
+        "split": np.array(out["split"], dtype=str),
+        "empty": np.array(empty, dtype=np.int64),
+    }

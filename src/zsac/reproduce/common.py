@@ -18,8 +18,6 @@ from tqdm.auto import tqdm
 from .._npz import load_array, store_array
 from .._settings import check_lambda_grid, check_seed
 from ..acoustic.config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
-from ..acoustic.embedding import embed_clips
-from ..acoustic.training import train_vggish
 from ..compatibility.base import CompatibilityLearner
 from ..compatibility.bilinear import Bilinear
 from ..compatibility.learners import LEARNERS, make_learner
@@ -247,6 +245,10 @@ def vggish_embeddings(
     np.ndarray [shape=(n_clips, 128)], float32
         Mean of each clip's segment embeddings (Section III-B).
     """
+    # Here, not at import: they load torch, which a run on the released embeddings never needs.
+    from ..acoustic.embedding import embed_clips
+    from ..acoustic.training import train_vggish
+
     work = folder.path / "acoustic" / f"seed{seed}" / safe_name(split.name)
     cached = load_array(work / "clip_embeddings.npz", "embeddings", what="clip embeddings")
     if cached is not None and cached.shape[0] == len(clip_examples):
