@@ -41,7 +41,7 @@ def _record_fits(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wav, monkeypatch):
     classes = ["dog", "rooster", "rain", "sea_waves", "crackling_fire", "crying_baby", "sneezing", "clock_tick"]
-    root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=3)
+    root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=4)
     fits = _record_fits(monkeypatch)
     per_fold = []  # (split, class-embedding row -> class, clip-embedding row -> class, first fit, last fit)
     original = zsac.reproduce.common.evaluate_split
@@ -74,7 +74,7 @@ def test_reproduce_esc50_never_trains_on_a_folds_test_classes(tmp_path, write_wa
 
     grid = len(PAPER_LAMBDA_GRID)
     for split, rows, clips, first, last, held in per_fold:
-        # 20% of each seen class's clips (1 of 3 here) are kept out of every fit, for the generalised test.
+        # 20% of each seen class's clips (1 of 4 here) are kept out of every fit, for the generalised test.
         assert len(held) == len(split.train) + len(split.validation)
         assert all(not held & {row.tobytes() for row in fits[i][1]} for i in range(first, last))
         # The classes each fit was given, by their embeddings and by the clips it trained on.

@@ -13,6 +13,7 @@ from conftest import tone
 from tfrecord_files import Record, write_release
 from zsac import ConfigError
 from zsac.acoustic import VGGishConfig
+from zsac.compatibility import ESZSL
 from zsac.cli import main
 from zsac.protocols import ESC50_CLASSES, esc50_category_folds
 from zsac.reproduce import RECORD_KEYS, run_reproduce_audioset, run_reproduce_esc50
@@ -67,7 +68,9 @@ def audioset_copy(tmp_path_factory):
 
 def test_audioset_released_end_to_end_and_resume(audioset_copy, tmp_path):
     out = tmp_path / "out"
-    result = run_reproduce_audioset(out=out, data=audioset_copy, specs=["WLE"], fold_seeds=[0, 1], progress=False)
+    result = run_reproduce_audioset(
+        out=out, data=audioset_copy, specs=["WLE"], fold_seeds=[0, 1], learners=["eszsl"], progress=False
+    )
     assert (result.ran, result.skipped) == (10, 0)
     records = json.loads((out / "results.json").read_text())
     assert len(records) == 10 and all(set(RECORD_KEYS) <= set(r) for r in records)
@@ -78,32 +81,39 @@ def test_audioset_released_end_to_end_and_resume(audioset_copy, tmp_path):
     assert sum(r["n_classes"] for r in records if r["seed"] == 0) == 45
     # The shared latent structure makes zero-shot work far above chance (1/9 with 9 test classes).
     assert np.mean([r["top1"] for r in records]) > 0.5
-    assert all(r["lambda"] in (0.0, 0.01, 1.0, 10.0) for r in records)
+    assert all(r["lambda"] in ESZSL.default_grid and r["learner"] == "eszsl" for r in records)
+    # Generalised zero-shot on the held-out fifth of the seen classes' clips, in every run.
+    assert all(r["gzsl"]["seen_clips"] > 0 and 0 <= r["gzsl"]["h"] <= 1 for r in records)
     assert any("pre-trained" in note for note in result.notes)
     # Per-clip predictions agree with the recorded Top-1.
-    predictions = pd.read_csv(out / "folds" / "WLE" / "seed0" / "Fold4.csv")
+    predictions = pd.read_csv(out / "folds" / "eszsl" / "WLE" / "seed0" / "Fold4.csv")
     fold4 = next(r for r in records if r["seed"] == 0 and r["test_fold"] == "Fold4")
     assert len(predictions) == fold4["n_clips"] and predictions["correct"].mean() == pytest.approx(fold4["top1"])
-    assert "multilabel0" not in " ".join(pd.concat(pd.read_csv(p) for p in out.glob("folds/*/*/*.csv"))["clip"])
+    assert "multilabel0" not in " ".join(pd.concat(pd.read_csv(p) for p in out.glob("folds/*/*/*/*.csv"))["clip"])
     config = json.loads((out / "config.json").read_text())
     assert config["versions"]["numpy"] == np.__version__ and config["config"]["setting"] == "train3"
     for name in ("tables.md", "results.csv", "summary.csv"):
         assert (out / name).is_file()
-    assert list((out / "plots").glob("*.png"))
+    assert (out / "plots" / "audioset_train3_released_seen_unseen.png").is_file()
 
-    again = run_reproduce_audioset(out=out, data=audioset_copy, specs=["WLE"], fold_seeds=[0, 1], progress=False)
+    again = run_reproduce_audioset(
+        out=out, data=audioset_copy, specs=["WLE"], fold_seeds=[0, 1], learners=["eszsl"], progress=False
+    )
     assert (again.ran, again.skipped) == (0, 10)
     assert json.loads((out / "results.json").read_text()) == records
     runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     assert [(r["ran"], r["skipped"], r["scope"]["seeds"]) for r in runs] == [(10, 0, [0, 1]), (0, 10, [0, 1])]
-    with pytest.raises(ConfigError, match="another configuration.*lambda_grid"):
-        run_reproduce_audioset(out=out, data=audioset_copy, specs=["WLE"], grid=[0.1], progress=False)
+    with pytest.raises(ConfigError, match="another configuration.*learners"):
+        run_reproduce_audioset(
+            out=out, data=audioset_copy, specs=["WLE"], learners=["eszsl"], grid=[0.1], progress=False
+        )
 
 
 def test_audioset_table_iv_setting_trains_on_one_fold(audioset_copy, tmp_path):
-    many = run_reproduce_audioset(out=tmp_path / "a", data=audioset_copy, specs=["WLE"], progress=False)
+    # Table IV literally: no refit, so the classes trained on are the training folds alone.
+    many = run_reproduce_audioset(out=tmp_path / "a", data=audioset_copy, specs=["WLE"], refit=False, progress=False)
     one = run_reproduce_audioset(
-        out=tmp_path / "b", data=audioset_copy, specs=["WLE"], setting="setting1", progress=False
+        out=tmp_path / "b", data=audioset_copy, specs=["WLE"], setting="setting1", refit=False, progress=False
     )
     n_train = {r["test_fold"]: r["n_train_classes"] for r in many.records}
     assert all(r["n_train_classes"] < n_train[r["test_fold"]] / 2 for r in one.records)
@@ -112,7 +122,7 @@ def test_audioset_table_iv_setting_trains_on_one_fold(audioset_copy, tmp_path):
 
 def test_audioset_cli(audioset_copy, tmp_path, capsys):
     code = main(["-q", "reproduce", "audioset", "--data", str(audioset_copy), "--out", str(tmp_path / "o"),
-                 "--semantic", "WLE,WLE+SLE", "--lambda-grid", "0.01,1"])  # fmt: skip
+                 "--semantic", "WLE,WLE+SLE", "--lambda-grid", "0.01,1", "--learner", "sae"])  # fmt: skip
     assert code == 0
     shown = capsys.readouterr().out
     assert "10 folds computed" in shown and "WLE+SLE" in shown and "Top-1" in shown
@@ -146,22 +156,25 @@ def make_esc50(root, write_wav, classes, *, per_class=2, seconds=1.0):
 
 def test_esc50_partial_copy_runs_on_the_classes_present(tmp_path, write_wav):
     classes = ["dog", "rooster", "rain", "sea_waves", "crackling_fire", "crying_baby"]
-    root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=3)
+    # 4 clips per class: one is held out of every fit for the generalised test, and VGGish's
+    # 80/20 split needs the other three.
+    root = make_esc50(tmp_path / "ESC-50", write_wav, classes, per_class=4)
     out = tmp_path / "out"
-    result = run_reproduce_esc50(out=out, data=root, seeds=[0, 1], vggish=TINY_VGGISH, progress=False)
+    result = run_reproduce_esc50(out=out, data=root, seeds=[0, 1], vggish=TINY_VGGISH, learners=["sae"], progress=False)
     assert (result.ran, result.skipped) == (6, 0)
     assert {r["setting"] for r in result.records} == {"partial"} and {r["spec"] for r in result.records} == {"SLE"}
-    assert all(r["n_classes"] == 2 and r["n_clips"] == 6 for r in result.records)
+    assert all(r["n_classes"] == 2 and r["n_clips"] == 8 for r in result.records)
     for seed in (0, 1):
         folds = [r["test_fold"] for r in result.records if r["seed"] == seed]
         tested = sorted(
-            c for f in folds for c in pd.read_csv(out / "folds" / "SLE" / f"seed{seed}" / f"{f}.csv")["true"]
+            c for f in folds for c in pd.read_csv(out / "folds" / "sae" / "SLE" / f"seed{seed}" / f"{f}.csv")["true"]
         )
-        assert tested == sorted(c for c in classes for _ in range(3))  # each class is tested once per seed
+        assert tested == sorted(c for c in classes for _ in range(4))  # each class is tested once per seed
     assert any("6 of the 50 classes" in note for note in result.notes)
     assert (out / "acoustic" / "seed1" / "Fold2" / "final").is_dir()
     assert "not comparable" in (out / "tables.md").read_text()
-    again = run_reproduce_esc50(out=out, data=root, seeds=[0, 1, 2], vggish=TINY_VGGISH, progress=False)
+    again = run_reproduce_esc50(out=out, data=root, seeds=[0, 1, 2], vggish=TINY_VGGISH, learners=["sae"],
+                                progress=False)  # fmt: skip
     assert (again.ran, again.skipped) == (3, 6) and len(again.records) == 9
 
 

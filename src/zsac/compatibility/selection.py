@@ -256,11 +256,13 @@ def select_lambda(
     best = _best_lambda(grid, validation_top1, validation_map, degenerate)
     if warn_on_ties and len(grid) > 1 and len({(validation_top1[lam], validation_map[lam]) for lam in grid}) == 1:
         logger.warning(
-            "every λ in %s gave validation Top-1 %.4f, so the choice of λ=%g is arbitrary; the models may be "
-            "undertrained (raise max_iter or the learning rate)",
+            "every λ in %s gave validation Top-1 %.4f, so the choice of λ=%g is arbitrary%s",
             grid,
             validation_top1[best],
             best,
+            "; the models may be undertrained (raise max_iter or the learning rate)"
+            if "max_iter" in template.get_params()
+            else " (the validation classes do not tell the values apart)",
         )
     model = models[best]
     if refit:

@@ -817,8 +817,10 @@ def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure 
             seen_axis = np.linspace(0.0, 1.0, curve.size)
             reached = curve > 0
             last = int(np.flatnonzero(reached)[-1]) + 1 if reached.any() else 1
-            # Beyond the highest seen accuracy any γ reaches the curve is 0: draw it down to the axis once.
-            (line,) = ax.plot(seen_axis[: last + 1], np.append(curve[:last], 0.0)[: last + 1], color=colour)
+            xs, ys = seen_axis[:last], curve[:last]
+            if last < curve.size:  # beyond the highest seen accuracy any γ reaches, U is 0: one step down
+                xs, ys = np.append(xs, seen_axis[last]), np.append(ys, 0.0)
+            (line,) = ax.plot(xs, ys, color=colour)
             ax.plot(runs["gzsl.seen"].mean(), runs["gzsl.unseen"].mean(), "o", color=colour, markersize=3.5)
             ax.plot(
                 runs["gzsl.seen_uncalibrated"].mean(), runs["gzsl.unseen_uncalibrated"].mean(), "o",
