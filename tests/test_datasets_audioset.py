@@ -223,3 +223,15 @@ def test_a_cache_that_cannot_be_written_warns_and_the_read_goes_on(tmp_path, mon
     with caplog.at_level(logging.WARNING):
         data = read_audioset_embeddings(tmp_path, progress=False)
     assert len(data) == 5 and "cannot write the AudioSet cache" in caplog.text
+
+
+def test_a_write_left_by_a_killed_run_is_removed_when_old(tmp_path):
+    small_release(tmp_path)
+    folder = Path(os.environ["ZSAC_CACHE_DIR"]) / "audioset"
+    folder.mkdir(parents=True)
+    old, fresh = folder / ".release-abc.npz.x1.tmp", folder / ".release-abc.npz.x2.tmp"
+    old.write_bytes(b"half a file")
+    fresh.write_bytes(b"another run is writing this one")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    read_audioset_embeddings(tmp_path, progress=False)
+    assert not old.exists() and fresh.exists()

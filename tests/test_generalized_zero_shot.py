@@ -217,6 +217,8 @@ def test_command_line_parsers_name_the_bad_value():
     from zsac.commands.reproduce import parse_fraction, parse_grid, parse_learners
 
     assert parse_grid("auto") is None and parse_grid("paper") == "paper" and parse_grid("0,0.5") == [0.0, 0.5]
+    with pytest.raises(ConfigError, match="auto, paper or comma-separated numbers"):
+        parse_grid("wide")
     assert parse_learners("bilinear") == ["bilinear"] and parse_learners("all") == ["all"]
     with pytest.raises(ConfigError, match="'svm'"):
         parse_learners("bilinear,svm")

@@ -59,7 +59,10 @@ def parse_grid(text: str) -> list[float] | str | None:
         return None
     if word == PAPER_GRID_NAME:
         return PAPER_GRID_NAME
-    values = parse_float_list(text)
+    try:
+        values = parse_float_list(text)
+    except ConfigError:
+        raise ConfigError(f"expected auto, {PAPER_GRID_NAME} or comma-separated numbers, got {text!r}") from None
     check_lambda_grid(values)
     return values
 

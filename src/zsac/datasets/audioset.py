@@ -10,10 +10,12 @@ stands for ``x / 255 * 4 - 2``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import os
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -308,9 +310,17 @@ def _load_cached_release(path: Path) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+#: A temporary cache file older than this was left by a killed run (a write takes about a second).
+_STALE_SECONDS = 600
+
+
 def _store_cached_release(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in path.parent.glob(".release-*.tmp"):  # a run killed while writing (about 60 MB each)
+            with contextlib.suppress(OSError):
+                if time.time() - leftover.stat().st_mtime > _STALE_SECONDS:
+                    leftover.unlink()
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
     except OSError as exc:  # a cache that cannot be written only costs the next run its speed
