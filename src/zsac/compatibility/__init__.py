@@ -4,6 +4,8 @@
 given at predict time; :func:`select_lambda` picks λ on validation classes and
 :func:`select_lambda_by_class_folds` by class-split cross-validation over training classes;
 :func:`warp_objective` and :func:`warp_gradient` are the objective's float64 definition.
+:class:`SoftmaxBilinear` (softmax cross-entropy, DeViSE/ALE style) and :class:`NonlinearProjection`
+(factored tanh projections, Xie & Virtanen 2021) are learners beside the paper's.
 
 Public names load on first use (see :mod:`zsac`).
 """
@@ -12,7 +14,7 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["bilinear", "selection", "solvers", "warp"],
+    submodules=["bilinear", "projection", "selection", "softmax", "solvers", "warp"],
     submod_attrs={
         "bilinear": ["SOLVERS", "Bilinear", "load_bilinear", "save_bilinear"],
         "selection": [
@@ -22,6 +24,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
             "ClassFoldSelection",
             "select_lambda_by_class_folds",
         ],
+        "projection": ["NonlinearProjection"],
+        "softmax": ["SoftmaxBilinear"],
         "solvers": ["SolverResult", "fit_full_batch", "fit_sgd"],
         "warp": ["rank_weight_table", "warp_gradient", "warp_objective", "warp_score_gradient"],
     },
