@@ -22,6 +22,8 @@ _PATHS = {
     "eszsl": "eszsl:ESZSL",
     "sae": "sae:SAE",
     "generative": "generative:GaussianGenerative",
+    "softmax": "softmax:SoftmaxBilinear",
+    "nonlinear": "projection:NonlinearProjection",
 }
 
 
