@@ -86,7 +86,8 @@ class NonlinearProjection(CompatibilityLearner):
     acoustic_dim_, semantic_dim_ : int
     """
 
-    default_grid: ClassVar[tuple[float, ...]] = (3e-7, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3)
+    #: On AudioSet (WLE+SLE+SSE, fold seed 0) validation chose 1e-4 .. 3e-3 and never below 1e-4.
+    default_grid: ClassVar[tuple[float, ...]] = (1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
     fitted_attribute: ClassVar[str] = "semantic_weights_"
     name: ClassVar[str] = "nonlinear"
 

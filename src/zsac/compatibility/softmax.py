@@ -189,6 +189,7 @@ class SoftmaxBilinear(CompatibilityLearner):
     acoustic_dim_, semantic_dim_ : int
     """
 
+    #: On AudioSet (WLE+SLE+SSE, fold seed 0, T = 0.1) validation chose 3e-3 or 1e-2.
     default_grid: ClassVar[tuple[float, ...]] = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
     fitted_attribute: ClassVar[str] = "W_"
     name: ClassVar[str] = "softmax"
