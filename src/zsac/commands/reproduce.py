@@ -67,24 +67,23 @@ def parse_grid(text: str) -> list[float] | str | None:
     return values
 
 
-def parse_jobs(text: str) -> int:
+def _parse_in_range(text: str, kind: type, low: float, high: float, what: str) -> Any:
+    """``text`` as a ``kind`` within [low, high), or a ConfigError naming the text and ``what`` was expected."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise ConfigError(f"expected a positive number of threads, got {text!r}") from None
-    if not 1 <= value <= 256:
-        raise ConfigError(f"expected a positive number of threads (at most 256), got {text!r}")
+        raise ConfigError(f"expected {what}, got {text!r}") from None
+    if not low <= value < high:
+        raise ConfigError(f"expected {what}, got {text!r}")
     return value
+
+
+def parse_jobs(text: str) -> int:
+    return _parse_in_range(text, int, 1, 257, "a positive number of threads (at most 256)")
 
 
 def parse_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise ConfigError(f"expected a number in [0, 1), got {text!r}")
-    return value
+    return _parse_in_range(text, float, 0, 1, "a number in [0, 1)")
 
 
 def run_reproduce(
