@@ -97,7 +97,7 @@ def _rows() -> dict[str, Lever]:
     rows["learner ensemble (eszsl+sae+generative)"] = Lever(ens, "sae")
     rows["learner × spec ensemble (3 learners × 4 specs)"] = Lever(every, "sae")
     # Combinations, chosen on fold seed 0 only: parent names helped every learner and the learner
-    # ensemble helped most; pooling and multi-label clips did not (see the report in RESULTS.md).
+    # ensemble helped most; pooling and multi-label clips did not (seed-0 rows of this table).
     rows["best: learner ensemble + parent names"] = Lever(ens, "sae", texts="names")
     rows["learner × spec ensemble + parent names"] = Lever(every, "sae", texts="names")
     rows["learner ensemble + parent names + multi-label (relaxed)"] = Lever(ens, "sae", texts="names", extra="relaxed")
