@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import sklearn.metrics
 
-from ..compatibility.base import CompatibilityLearner
+from ..compatibility.base import CompatibilityLearner, label_matrix
 from ..compatibility.selection import PAPER_LAMBDA_GRID, select_lambda, stack_labels
 from ..errors import DataError
 from ..evaluation import (
@@ -123,6 +123,35 @@ def _rows_of(
     return clips, np.array([position[c] for c in clip_classes[clips]], dtype=np.int64)
 
 
+def _extra_rows(
+    split: ClassSplit, extra: tuple[np.ndarray, Sequence[Sequence[Hashable]]], acoustic_dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The extra training clips' embeddings and their indicator rows over ``split.train``, checked."""
+    extra_acoustic, extra_labels = extra
+    extra_acoustic = np.asarray(extra_acoustic)
+    extra_labels = list(extra_labels)
+    if extra_acoustic.ndim != 2 or extra_acoustic.shape != (len(extra_labels), acoustic_dim):
+        raise DataError(
+            f"extra training embeddings of shape {extra_acoustic.shape} do not match {len(extra_labels)} clips "
+            f"of dimension {acoustic_dim}"
+        )
+    column = {c: k for k, c in enumerate(split.train)}
+    unseen = set(split.validation) | set(split.test)
+    rows = np.zeros((len(extra_labels), len(split.train)), dtype=bool)
+    for index, labels in enumerate(extra_labels):
+        labels = list(labels)
+        if not labels:
+            raise DataError(f"extra training clip {index} has no label")
+        for label in labels:
+            if label not in column:
+                # Refused, never dropped: silently dropping a validation or test label would still
+                # train on that class's sound.
+                kind = "a validation or test" if label in unseen else "a non-training"
+                raise DataError(f"extra training clip {index} carries {kind} class {label!r}; only training classes")
+            rows[index, column[label]] = True
+    return extra_acoustic, rows
+
+
 def evaluate_split(
     split: ClassSplit,
     acoustic: np.ndarray,
@@ -134,6 +163,7 @@ def evaluate_split(
     estimator: CompatibilityLearner | None = None,
     grid: Sequence[float] | None = PAPER_LAMBDA_GRID,
     held_out: np.ndarray | None = None,
+    extra_training: tuple[np.ndarray, Sequence[Sequence[Hashable]]] | None = None,
 ) -> FoldOutcome:
     """Run one fold of a class-split protocol on fixed acoustic embeddings.
 
@@ -163,6 +193,13 @@ def evaluate_split(
         Clips of seen classes kept out of every fit (e.g. :func:`~zsac.protocols.seen_class_holdout`),
         tested in the generalised setting. Marks on clips of validation or test classes are ignored
         where those classes are unseen.
+    extra_training : (np.ndarray [shape=(n_extra, acoustic_dim)], sequence of sequence of hashable), optional
+        More training clips, e.g. the release's multi-label clips: their embeddings and each
+        one's labels, in the split's class vocabulary. Every label must be a class of
+        ``split.train``: a clip with any other class (a validation or test class above all) is
+        refused, so it can never leak an unseen class into a fit. They join every fit, λ
+        selection and refit alike, as rows of a multi-label indicator matrix; they are never
+        tested.
 
     Returns
     -------
@@ -186,8 +223,13 @@ def evaluate_split(
     train_clips, train_labels = _rows_of(split.train, clip_classes, "training", keep=~held)
     val_clips, val_labels = _rows_of(split.validation, clip_classes, "validation")
     test_clips, test_labels = _rows_of(split.test, clip_classes, "test")
+    train_acoustic = acoustic[train_clips]
+    if extra_training is not None:
+        extra_acoustic, extra_labels = _extra_rows(split, extra_training, acoustic.shape[1])
+        train_acoustic = np.concatenate([train_acoustic, extra_acoustic.astype(acoustic.dtype, copy=False)])
+        train_labels = np.concatenate([label_matrix(train_labels, len(train_labels), len(split.train)), extra_labels])
     selection = select_lambda(
-        acoustic[train_clips], train_labels, matrix(split.train),
+        train_acoustic, train_labels, matrix(split.train),
         acoustic[val_clips], val_labels, matrix(split.validation),
         estimator=estimator, grid=grid, refit=False,
     )  # fmt: skip
@@ -197,7 +239,7 @@ def evaluate_split(
         refit_clips, refit_labels = _rows_of(split.validation, clip_classes, "validation", keep=~held)
         model = copy.deepcopy(selection.model)
         model.fit(
-            np.concatenate([acoustic[train_clips], acoustic[refit_clips]]),
+            np.concatenate([train_acoustic, acoustic[refit_clips]]),
             stack_labels(train_labels, len(split.train), refit_labels, len(split.validation)),
             np.concatenate([matrix(split.train), matrix(split.validation)]),
         )
