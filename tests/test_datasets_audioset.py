@@ -235,3 +235,12 @@ def test_a_write_left_by_a_killed_run_is_removed_when_old(tmp_path):
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     read_audioset_embeddings(tmp_path, progress=False)
     assert not old.exists() and fresh.exists()
+
+
+def test_keep_returns_the_subset_of_a_whole_read(tmp_path):
+    small_release(tmp_path)
+    whole = read_audioset_embeddings(tmp_path, progress=False)
+    kept = read_audioset_embeddings(tmp_path, progress=False, keep=single_label_clips)
+    _same_release(whole.subset(single_label_clips(whole.labels)), kept)
+    assert len(kept) == len(single_label_clips(whole.labels)) < len(whole)
+    np.testing.assert_array_equal(kept.clip_means(), whole.clip_means()[single_label_clips(whole.labels)])

@@ -13,8 +13,8 @@ from conftest import tone
 from tfrecord_files import Record, write_release
 from zsac import ConfigError
 from zsac.acoustic import VGGishConfig
-from zsac.compatibility import ESZSL
 from zsac.cli import main
+from zsac.compatibility import ESZSL
 from zsac.protocols import ESC50_CLASSES, esc50_category_folds
 from zsac.reproduce import RECORD_KEYS, run_reproduce_audioset, run_reproduce_esc50
 

@@ -17,8 +17,17 @@ import lazy_loader as lazy
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submodules=[
-        "base", "bilinear", "eszsl", "generative", "learners", "projection", "sae", "selection", "softmax",
-        "solvers", "warp",
+        "base",
+        "bilinear",
+        "eszsl",
+        "generative",
+        "learners",
+        "projection",
+        "sae",
+        "selection",
+        "softmax",
+        "solvers",
+        "warp",
     ],  # fmt: skip
     submod_attrs={
         "bilinear": ["SOLVERS", "Bilinear", "load_bilinear", "save_bilinear"],

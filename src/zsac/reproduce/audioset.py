@@ -232,9 +232,7 @@ def run_reproduce_audioset(
     folder = ResultsFolder(out, config)
     notes = [RELEASED_NOTE] if acoustic == "released" else []
 
-    release = read_audioset_embeddings(root, splits=("bal_train", "eval"), progress=progress)
-    chosen = single_label_clips(release.labels)
-    clips = release.subset(chosen)
+    clips = read_audioset_embeddings(root, splits=("bal_train", "eval"), progress=progress, keep=single_label_clips)
     clip_classes = np.array([labels[0] for labels in clips.labels], dtype=np.int64)
     clip_ids = [f"{vid}@{start:g}" for vid, start in zip(clips.video_id, clips.start_time, strict=True)]
 
