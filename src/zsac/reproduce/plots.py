@@ -833,7 +833,7 @@ def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure 
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#555555", linestyle="none",
                    markersize=3.5),
         ]  # fmt: skip
-        labels += ["γ chosen on validation classes", "γ = 0 (no calibration)"]
+        labels += ["mean (S, U) at the γ chosen on validation classes", "mean (S, U) at γ = 0 (no calibration)"]
         ax.set_xlabel("seen-class accuracy S (per class)")
         ax.set_ylabel("unseen-class accuracy U (per class)")
         top_u = max(float(curve.max()) for *_, curve in lines)
