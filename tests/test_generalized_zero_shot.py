@@ -13,57 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from spy_learners import Fits, SpyRidge, zero_shot_problem
 from zsac.compatibility import Bilinear
-from zsac.compatibility.base import CompatibilityLearner, check_fit_inputs, data_scale
+from zsac.compatibility.base import data_scale
 from zsac.compatibility.selection import PAPER_LAMBDA_GRID, stack_labels
 from zsac.errors import ConfigError, DataError
 from zsac.evaluation import seen_unseen_curve
 from zsac.protocols import ClassSplit, seen_class_holdout
 from zsac.reproduce.zero_shot import CURVE_POINTS, evaluate_split, unseen_at_seen
-
-
-class Fits(list):
-    """The fits of every copy of a learner: selection deep-copies the learner, but not this record."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class RidgeLearner(CompatibilityLearner):
-    """A tiny closed-form learner (θ → φ ridge regression) that records what it is fit on."""
-
-    name = "ridge"
-    default_grid = (0.1, 1.0)
-
-    def __init__(self, *, lam: float = 1.0, fits: list | None = None) -> None:
-        self.lam = lam
-        self.fits = fits
-
-    def _check_params(self) -> None:
-        pass
-
-    def fit(self, acoustic_embeddings, labels, class_embeddings):
-        theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
-        if self.fits is not None:
-            self.fits.append((theta.copy(), phi.copy()))
-        targets = indicator @ phi / indicator.sum(axis=1, keepdims=True)
-        gram = theta.T @ theta + self.lam * data_scale(theta, phi) * np.eye(theta.shape[1])
-        self.W_ = np.linalg.solve(gram, theta.T @ targets)
-        self.acoustic_dim_, self.semantic_dim_ = self.W_.shape
-        return self
-
-    def _scores(self, theta, phi):
-        return theta @ self.W_ @ phi.T
-
-
-def _problem(n_classes=12, per_class=10, dim=8, sem=6, seed=0):
-    rng = np.random.default_rng(seed)
-    phi = rng.normal(size=(n_classes, sem))
-    mixing = rng.normal(size=(sem, dim))
-    classes = np.repeat(np.arange(n_classes), per_class)
-    acoustic = phi[classes] @ mixing + 0.3 * rng.normal(size=(classes.size, dim))
-    return acoustic.astype(np.float32), classes, {c: phi[c] for c in range(n_classes)}
-
 
 SPLIT = ClassSplit(name="F", acoustic=(), train=tuple(range(6)), validation=(6, 7, 8), test=(9, 10, 11), refit=True)
 
@@ -101,14 +58,14 @@ def test_holdout_refuses_a_bad_fraction(fraction):
 
 
 def test_no_fit_sees_a_held_out_clip_and_gzsl_is_reported():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     held = seen_class_holdout(classes, SPLIT.seen, seed=0)
     fits = Fits()
-    outcome = evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=RidgeLearner(fits=fits), grid=None,
+    outcome = evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(fits=fits), grid=None,
                              held_out=held)  # fmt: skip
     held_rows = {row.tobytes() for row in acoustic[held].astype(np.float64)}
-    assert len(fits) == len(RidgeLearner.default_grid) + 1  # one per λ, then the refit
-    for theta, _ in fits:
+    assert len(fits) == len(SpyRidge.default_grid) + 1  # one per λ, then the refit
+    for theta, _, _ in fits:
         assert not held_rows & {row.tobytes() for row in theta}
     assert fits[-1][0].shape[0] == np.isin(classes, SPLIT.seen).sum() - held.sum()
     gzsl = outcome.gzsl
@@ -119,28 +76,28 @@ def test_no_fit_sees_a_held_out_clip_and_gzsl_is_reported():
 
 
 def test_without_a_holdout_there_is_no_gzsl_and_every_training_clip_is_used():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     fits = Fits()
-    outcome = evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=RidgeLearner(fits=fits), grid=[1.0])
+    outcome = evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(fits=fits), grid=[1.0])
     assert outcome.gzsl is None and outcome.gzsl_curve is None
     assert fits[0][0].shape[0] == np.isin(classes, SPLIT.train).sum()
 
 
 def test_without_refit_the_final_model_is_the_selection_model_and_seen_means_training_classes():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     split = ClassSplit(name="F", acoustic=(), train=SPLIT.train, validation=SPLIT.validation, test=SPLIT.test,
                        refit=False)  # fmt: skip
     held = seen_class_holdout(classes, split.train, seed=1)
     fits = Fits()
-    outcome = evaluate_split(split, acoustic, classes, embeddings, estimator=RidgeLearner(fits=fits), grid=[1.0],
+    outcome = evaluate_split(split, acoustic, classes, embeddings, estimator=SpyRidge(fits=fits), grid=[1.0],
                              held_out=held)  # fmt: skip
     assert len(fits) == 1 and outcome.gzsl["seen_clips"] == held.sum()
 
 
 def test_held_out_mask_of_the_wrong_length_is_refused():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     with pytest.raises(DataError, match="held_out"):
-        evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=RidgeLearner(), held_out=np.zeros(3, bool))
+        evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(), held_out=np.zeros(3, bool))
 
 
 def test_unseen_at_seen_samples_the_frontier():
@@ -163,7 +120,7 @@ def test_unseen_at_seen_samples_the_frontier():
 
 
 def test_relative_lambda_is_the_absolute_one_times_the_data_scale():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     phi = np.stack([embeddings[c] for c in range(12)])
     model = Bilinear(lam=1e-3, lambda_scale="relative", max_iter=5).fit(acoustic, classes, phi)
     assert model.lambda_ == pytest.approx(1e-3 * data_scale(acoustic, phi))
@@ -171,7 +128,7 @@ def test_relative_lambda_is_the_absolute_one_times_the_data_scale():
 
 
 def test_relative_lambda_gives_the_same_predictions_whatever_the_scale_of_theta_and_phi():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     phi = np.stack([embeddings[c] for c in range(12)])
     base = Bilinear(lam=1e-2, lambda_scale="relative", dtype="float64", max_iter=200)
     small = base.fit(acoustic, classes, phi).decision_function(acoustic, phi)

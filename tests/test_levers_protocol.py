@@ -11,54 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zsac.compatibility.base import CompatibilityLearner, check_fit_inputs, data_scale
+from spy_learners import Fits, SpyRidge, zero_shot_problem
 from zsac.errors import DataError
 from zsac.protocols import ClassSplit
 from zsac.reproduce.zero_shot import evaluate_split
-
-
-class Fits(list):
-    """Fits of every copy of the learner (selection deep-copies it, but not this record)."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-class SpyRidge(CompatibilityLearner):
-    """θ → mean φ of a clip's labels by ridge regression; records each fit's inputs."""
-
-    name = "spy"
-    default_grid = (0.1, 1.0)
-
-    def __init__(self, *, lam: float = 1.0, fits: list | None = None) -> None:
-        self.lam = lam
-        self.fits = fits
-
-    def _check_params(self) -> None:
-        pass
-
-    def fit(self, acoustic_embeddings, labels, class_embeddings):
-        theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
-        if self.fits is not None:
-            self.fits.append((theta.copy(), indicator.copy(), phi.copy()))
-        targets = indicator @ phi / indicator.sum(axis=1, keepdims=True)
-        gram = theta.T @ theta + self.lam * data_scale(theta, phi) * np.eye(theta.shape[1])
-        self.W_ = np.linalg.solve(gram, theta.T @ targets)
-        self.acoustic_dim_, self.semantic_dim_ = self.W_.shape
-        return self
-
-    def _scores(self, theta, phi):
-        return theta @ self.W_ @ phi.T
-
-
-def _problem(n_classes=12, per_class=10, dim=8, sem=6, seed=0):
-    rng = np.random.default_rng(seed)
-    phi = rng.normal(size=(n_classes, sem))
-    mixing = rng.normal(size=(sem, dim))
-    classes = np.repeat(np.arange(n_classes), per_class)
-    acoustic = phi[classes] @ mixing + 0.3 * rng.normal(size=(classes.size, dim))
-    return acoustic.astype(np.float32), classes, {c: phi[c] for c in range(n_classes)}
-
 
 SPLIT = ClassSplit(name="F", acoustic=(), train=tuple(range(6)), validation=(6, 7, 8), test=(9, 10, 11), refit=True)
 # Marked rows: recognisable in a fit (no real clip has a coordinate of 100).
@@ -72,7 +28,7 @@ def _marked_rows(theta):
 
 @pytest.mark.parametrize("refit", [False, True])
 def test_extra_clips_join_every_fit_with_their_labels(refit):
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     split = ClassSplit(name="F", acoustic=(), train=SPLIT.train, validation=SPLIT.validation, test=SPLIT.test,
                        refit=refit)  # fmt: skip
     fits = Fits()
@@ -102,7 +58,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("labels", "message"), REFUSED)
 def test_a_clip_with_a_class_outside_training_is_refused_by_index(labels, message):
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     fits = Fits()
     with pytest.raises(DataError, match=f"extra training {message};"):
         evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(fits=fits), grid=(1.0,),
@@ -111,7 +67,7 @@ def test_a_clip_with_a_class_outside_training_is_refused_by_index(labels, messag
 
 
 def test_a_clip_without_labels_or_with_the_wrong_width_is_refused():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     with pytest.raises(DataError, match="extra training clip 1 has no label"):
         evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(), grid=(1.0,),
                        extra_training=(np.zeros((2, 8), np.float32), [(0,), ()]))  # fmt: skip
@@ -121,7 +77,7 @@ def test_a_clip_without_labels_or_with_the_wrong_width_is_refused():
 
 
 def test_no_extra_clips_give_the_same_outcome_as_before():
-    acoustic, classes, embeddings = _problem()
+    acoustic, classes, embeddings = zero_shot_problem()
     held = np.zeros(len(classes), dtype=bool)
     held[::7] = True
     before = evaluate_split(SPLIT, acoustic, classes, embeddings, estimator=SpyRidge(), grid=(0.1, 1.0), held_out=held)
