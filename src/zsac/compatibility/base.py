@@ -129,6 +129,15 @@ class CompatibilityLearner(ZsacEstimator):
     def _check_fitted(self) -> None:
         check_fitted(self, self.fitted_attribute)
 
+    def _fit_through_path(
+        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray
+    ) -> CompatibilityLearner:
+        """``fit`` of a learner whose :meth:`fit_path` does the work: this learner takes the fitted
+        attributes of the path's one model, at its own ``lam``."""
+        fitted = self.fit_path(acoustic_embeddings, labels, class_embeddings, [self.lam])[0]
+        vars(self).update({name: value for name, value in vars(fitted).items() if name.endswith("_")})
+        return self
+
     def fit_path(
         self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
     ) -> list[CompatibilityLearner]:

@@ -107,7 +107,7 @@ class ESZSL(CompatibilityLearner):
             φ(z) of each training class.
         """
         self._check_params()
-        return self.fit_path(acoustic_embeddings, labels, class_embeddings, [self.lam])[0]._copy_into(self)
+        return self._fit_through_path(acoustic_embeddings, labels, class_embeddings)
 
     def fit_path(
         self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
@@ -141,11 +141,6 @@ class ESZSL(CompatibilityLearner):
             model.V_ = acoustic_side @ class_side
             model.acoustic_dim_, model.semantic_dim_ = model.V_.shape
         return models
-
-    def _copy_into(self, target: ESZSL) -> ESZSL:
-        for name in ("mean_", "lambda_", "gamma_", "V_", "acoustic_dim_", "semantic_dim_"):
-            setattr(target, name, getattr(self, name))
-        return target
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         return (theta - self.mean_) @ (self.V_ @ phi.T)

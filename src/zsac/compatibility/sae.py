@@ -152,10 +152,7 @@ class SAE(CompatibilityLearner):
         class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
         """
         self._check_params()
-        fitted = self.fit_path(acoustic_embeddings, labels, class_embeddings, [self.lam])[0]
-        for name in ("mean_", "acoustic_scale_", "semantic_scale_", "W_", "semantic_dim_", "acoustic_dim_"):
-            setattr(self, name, getattr(fitted, name))
-        return self
+        return self._fit_through_path(acoustic_embeddings, labels, class_embeddings)
 
     def fit_path(
         self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
