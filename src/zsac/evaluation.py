@@ -38,6 +38,7 @@ __all__ = [
     "mcnemar_counts",
     "mcnemar_test",
     "GZSLResult",
+    "seen_unseen_curve_area",
     "SeenUnseenCurve",
     "harmonic_mean",
     "calibrated_stacking",
@@ -606,7 +607,17 @@ def area_under_seen_unseen_curve(scores: np.ndarray, labels: np.ndarray, seen_ma
     float
         In [0, 1].
     """
-    curve = seen_unseen_curve(scores, labels, seen_mask)
+    return seen_unseen_curve_area(seen_unseen_curve(scores, labels, seen_mask))
+
+
+def seen_unseen_curve_area(curve: SeenUnseenCurve) -> float:
+    """AUSUC of a curve already computed by :func:`seen_unseen_curve` (trapezoidal rule).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
     return float(sklearn.metrics.auc(curve.unseen, curve.seen))
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._estimator import ZsacEstimator, check_fitted
 from ..errors import ConfigError
@@ -138,8 +139,30 @@ class CompatibilityLearner(ZsacEstimator):
         vars(self).update({name: value for name, value in vars(fitted).items() if name.endswith("_")})
         return self
 
+    @property
+    def score_margin(self) -> float | None:
+        """The margin a margin loss trains score gaps to (WARP's Δ), or None for a learner without one.
+
+        :func:`~zsac.compatibility.selection.score_spread` below a small fraction of it marks a model
+        that collapsed under λ; the scores of a closed-form or softmax learner shrink with λ but keep
+        their order, so they have no margin and are never called degenerate.
+        """
+        return None
+
+    def _path_copies(self, lams: Sequence[float]) -> list[tuple[CompatibilityLearner, Any]]:
+        """A copy of this learner per value of ``lam``, each with what its ``_check_params`` returns."""
+        self._check_params()
+        copies = [copy.deepcopy(self).set_params(lam=lam) for lam in lams]
+        return [(model, model._check_params()) for model in copies]
+
     def fit_path(
-        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+        self,
+        acoustic_embeddings: np.ndarray,
+        labels: np.ndarray,
+        class_embeddings: np.ndarray,
+        lams: Sequence[float],
+        *,
+        progress: bool = False,
     ) -> list[CompatibilityLearner]:
         """One fitted copy of this learner per value of ``lam``, in the order given (a λ path).
 
@@ -151,13 +174,16 @@ class CompatibilityLearner(ZsacEstimator):
         acoustic_embeddings, labels, class_embeddings
             As for ``fit``.
         lams : sequence of float
+        progress : bool
+            A bar over the values, for learners that fit one at a time (a decomposed path needs none).
 
         Returns
         -------
         list of CompatibilityLearner [shape=(len(lams),)]
         """
         return [
-            copy.deepcopy(self).set_params(lam=lam).fit(acoustic_embeddings, labels, class_embeddings) for lam in lams
+            copy.deepcopy(self).set_params(lam=lam).fit(acoustic_embeddings, labels, class_embeddings)
+            for lam in tqdm(lams, desc="choosing λ", disable=not progress, leave=False)
         ]
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract

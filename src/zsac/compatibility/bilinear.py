@@ -198,6 +198,11 @@ class Bilinear(CompatibilityLearner):
         self.acoustic_dim_, self.semantic_dim_ = self.W_.shape
         return self
 
+    @property
+    def score_margin(self) -> float:
+        """WARP's margin Δ (eq. 8): the size of the score gaps the loss trains."""
+        return float(self.delta)
+
     def effective_lambda(self, theta: np.ndarray, phi: np.ndarray) -> float:
         """The λ of eq. (9) that a fit on ``theta`` and ``phi`` uses (see ``lambda_scale``)."""
         if self.lambda_scale == "absolute":

@@ -14,7 +14,6 @@ grid is cheaper than one WARP fit.
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 from collections.abc import Sequence
@@ -59,10 +58,11 @@ class ESZSL(CompatibilityLearner):
         a constant, or concatenating copies of a spec, leaves the predictions unchanged. One
         knob is searched; the two penalties are tied through ``gamma_ratio``.
     gamma_ratio : float
-        γ's relative strength as a multiple of ``lam`` (> 0; not searched). The default 0.01
-        was measured on AudioSet (fold seed 0, WLE+SLE+SSE, bench/learners.py): with some
-        6,000 clips for 128 acoustic dimensions the acoustic side needs little ridge, and
-        Top-1 rose from 0.159 (ratio 1) to 0.166 (ratio 0.01), flat below that.
+        γ's relative strength as a multiple of ``lam`` (> 0; not searched). The default 0.01 was
+        measured on AudioSet (fold seed 0, WLE+SLE+SSE, ``bench/learners.py`` at commit d146667,
+        since replaced by ``zsac reproduce --learner``): with some 6,000 clips for 128 acoustic
+        dimensions the acoustic side needs little ridge, and Top-1 rose from 0.159 (ratio 1) to
+        0.166 (ratio 0.01), flat below that.
 
     Attributes
     ----------
@@ -110,16 +110,20 @@ class ESZSL(CompatibilityLearner):
         return self._fit_through_path(acoustic_embeddings, labels, class_embeddings)
 
     def fit_path(
-        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+        self,
+        acoustic_embeddings: np.ndarray,
+        labels: np.ndarray,
+        class_embeddings: np.ndarray,
+        lams: Sequence[float],
+        *,
+        progress: bool = False,
     ) -> list[ESZSL]:
         """One fitted copy per value of ``lam``, from one eigendecomposition of each Gram matrix.
 
         With XᵀX = QMQᵀ and ΦΦᵀ = PEPᵀ, (XᵀX + γI)⁻¹ = Q(M + γ)⁻¹Qᵀ and (ΦΦᵀ + λI)⁻¹ = P(E + λ)⁻¹Pᵀ,
         so each λ costs two small products instead of two solves; the result equals ``fit``'s.
         """
-        self._check_params()
-        models = [copy.deepcopy(self).set_params(lam=lam) for lam in lams]
-        checked = [model._check_params() for model in models]
+        copies = self._path_copies(lams)
         theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
         mean = theta.mean(axis=0)
         x = theta - mean
@@ -131,7 +135,7 @@ class ESZSL(CompatibilityLearner):
         class_projected = class_vectors.T @ phi  # Pᵀ Φ
         scale_phi = mean_square_norm(phi)
         scale_theta = float(np.trace(scatter)) / x.shape[1] or 1.0
-        for model, (lam, gamma_ratio) in zip(models, checked, strict=True):
+        for model, (lam, gamma_ratio) in copies:
             model.mean_ = mean
             model.lambda_ = lam * scale_phi
             model.gamma_ = gamma_ratio * lam * scale_theta
@@ -140,7 +144,7 @@ class ESZSL(CompatibilityLearner):
             class_side = class_vectors @ (class_projected / (class_values + model.lambda_)[:, None])
             model.V_ = acoustic_side @ class_side
             model.acoustic_dim_, model.semantic_dim_ = model.V_.shape
-        return models
+        return [model for model, _ in copies]
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         return (theta - self.mean_) @ (self.V_ @ phi.T)

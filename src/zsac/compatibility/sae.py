@@ -16,7 +16,6 @@ solved here through the eigendecompositions of the two symmetric Gram matrices (
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -120,13 +119,14 @@ class SAE(CompatibilityLearner):
 
     Notes
     -----
-    The semantic target of a clip is its class embedding φ, or the mean φ of its classes for
-    a multi-label clip. Both directions rank by cosine, so the scales above only matter for
-    the fit. The acoustic direction ranks better on the synthetic zero-shot problem of the
-    tests (θ = Aφ + noise) and on AudioSet: Top-1 0.172 against 0.145 (WLE+SLE+SSE, fold
-    seed 0, 5 rotations, bench/learners.py). Decoding into the 128-dimensional acoustic
-    space compares a clip with the part of φ that predicts sound, where the encoder must
-    reproduce all of a 1068-dimensional φ, most of which θ cannot predict.
+    The semantic target of a clip is its class embedding φ, or the mean φ of its classes for a
+    multi-label clip. Both directions rank by cosine, so the scales above only matter for the fit.
+    The acoustic direction ranks better on the synthetic zero-shot problem of the tests (θ = Aφ +
+    noise) and on AudioSet: Top-1 0.172 against 0.145 (WLE+SLE+SSE, fold seed 0, 5 rotations,
+    ``bench/learners.py`` at commit d146667, since replaced by ``zsac reproduce --learner``).
+    Decoding into the 128-dimensional acoustic space compares a clip with the part of φ that
+    predicts sound, where the encoder must reproduce all of a 1068-dimensional φ, most of which θ
+    cannot predict.
     """
 
     default_grid: ClassVar[tuple[float, ...]] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -155,14 +155,18 @@ class SAE(CompatibilityLearner):
         return self._fit_through_path(acoustic_embeddings, labels, class_embeddings)
 
     def fit_path(
-        self, acoustic_embeddings: np.ndarray, labels: np.ndarray, class_embeddings: np.ndarray, lams: Sequence[float]
+        self,
+        acoustic_embeddings: np.ndarray,
+        labels: np.ndarray,
+        class_embeddings: np.ndarray,
+        lams: Sequence[float],
+        *,
+        progress: bool = False,
     ) -> list[SAE]:
         """One fitted copy per value of ``lam``, sharing the eigendecompositions of one Sylvester solve."""
         import scipy.sparse  # only at fit: importing zsac stays light
 
-        self._check_params()
-        models = [copy.deepcopy(self).set_params(lam=lam) for lam in lams]
-        values = [model._check_params() for model in models]
+        copies = self._path_copies(lams)
         theta, indicator, phi = check_fit_inputs(acoustic_embeddings, labels, class_embeddings)
         mean = theta.mean(axis=0)
         x = theta - mean
@@ -176,11 +180,11 @@ class SAE(CompatibilityLearner):
         semantic_scale = float(np.sqrt(mean_square)) if mean_square > 0 else 1.0
         x = x / acoustic_scale
         path = _SylvesterPath(x.T @ x, class_gram, weights.T @ x, phi / semantic_scale)
-        for model, lam in zip(models, values, strict=True):
+        for model, lam in copies:
             model.mean_, model.acoustic_scale_, model.semantic_scale_ = mean, acoustic_scale, semantic_scale
             model.W_ = path.solve(lam)
             model.semantic_dim_, model.acoustic_dim_ = model.W_.shape
-        return models
+        return [model for model, _ in copies]
 
     def _scores(self, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
         x = theta - self.mean_

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..evaluation import mean_average_precision, true_class_ranks
@@ -68,10 +67,9 @@ def score_spread(scores: np.ndarray) -> float:
     return float(np.median(scores.max(axis=1) - scores.min(axis=1)))
 
 
-def _is_degenerate(scores: np.ndarray, delta: float | None) -> bool:
-    # Only a margin loss collapses to flat scores under a large λ; a closed-form or softmax
-    # learner's scores shrink with λ but keep their order, so they are never called degenerate.
-    return delta is not None and score_spread(scores) < DEGENERATE_SPREAD * delta
+def _is_degenerate(scores: np.ndarray, margin: float | None) -> bool:
+    # Only a margin loss collapses to flat scores under a large λ (CompatibilityLearner.score_margin).
+    return margin is not None and score_spread(scores) < DEGENERATE_SPREAD * margin
 
 
 def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: np.ndarray) -> bool:
@@ -90,7 +88,7 @@ def warn_if_degenerate(model: Bilinear, acoustic: np.ndarray, class_embeddings: 
         Whether the model is degenerate (its score spread is below ``DEGENERATE_SPREAD × Δ``).
     """
     scores = model.decision_function(acoustic, class_embeddings)
-    degenerate = _is_degenerate(scores, model.delta)
+    degenerate = _is_degenerate(scores, model.score_margin)
     if degenerate:
         spread = score_spread(scores)
         logger.warning(
@@ -111,7 +109,7 @@ def _validation_scores(
     # Ties counted as misses (rank 1 only when strictly highest): argmax's tie order gives a
     # model with constant scores the Top-1 of whichever class comes first.
     top1 = float(np.mean(true_class_ranks(scores, labels) == 1))
-    return top1, mean_average_precision(scores, labels), _is_degenerate(scores, getattr(model, "delta", None))
+    return top1, mean_average_precision(scores, labels), _is_degenerate(scores, model.score_margin)
 
 
 def resolve_grid(grid: Sequence[float] | None, estimator: CompatibilityLearner) -> list[float]:
@@ -236,16 +234,9 @@ def select_lambda(
     validation_map: dict[float, float] = {}
     degenerate: set[float] = set()
     models: dict[float, CompatibilityLearner] = {}
-    if hasattr(template, "fit_path") and not progress:
-        # One decomposition for the whole grid where the learner has one (the closed-form learners).
-        path = dict(zip(grid, template.fit_path(train_acoustic, train_labels, train_classes, grid), strict=True))
-    else:
-        path = {}
-    for lam in tqdm(grid, desc="choosing λ", disable=not progress, leave=False):
-        model = path.get(lam)
-        if model is None:
-            model = copy.deepcopy(template).set_params(lam=lam)
-            model.fit(train_acoustic, train_labels, train_classes)
+    # One decomposition for the whole grid where the learner has one (the closed-form learners).
+    path = template.fit_path(train_acoustic, train_labels, train_classes, grid, progress=progress)
+    for lam, model in zip(grid, path, strict=True):
         top1, mean_ap, flat = _validation_scores(model, validation_acoustic, validation_labels, validation_classes)
         validation_top1[lam], validation_map[lam] = top1, mean_ap
         if flat:

@@ -186,7 +186,9 @@ def write_report(
         best = _best_predictions(group, predictions, dataset=dataset, setting=setting, acoustic=acoustic)
         if best is None:
             continue
-        label = f"{best['spec'].iloc[0]} (best mean Top-1)"
+        learner = best["learner"].iloc[0] if "learner" in best.columns else None
+        name = best["spec"].iloc[0] if not isinstance(learner, str) else f"{learner} {best['spec'].iloc[0]}"
+        label = f"{name} (best mean Top-1)"
         figure = plots.per_class_figure(best, title=description, spec_label=label)
         record(plots.save_figure(figure, figures / f"{stem}_per_class.png"))
         figure = plots.confusion_figure(best, title=description, spec_label=label)

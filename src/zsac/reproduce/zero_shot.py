@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn.metrics
 
 from ..compatibility.base import CompatibilityLearner, label_matrix
 from ..compatibility.selection import PAPER_LAMBDA_GRID, select_lambda, stack_labels
@@ -29,6 +28,7 @@ from ..evaluation import (
     mean_average_precision,
     per_class_top1_accuracy,
     seen_unseen_curve,
+    seen_unseen_curve_area,
     top1_accuracy,
     true_class_ranks,
 )
@@ -312,7 +312,6 @@ def _generalized(
     calibrated = generalized_zero_shot_accuracy(scores, labels, mask, calibration=gamma)
     plain = generalized_zero_shot_accuracy(scores, labels, mask)
     curve = seen_unseen_curve(scores, labels, mask)
-    ausuc = float(sklearn.metrics.auc(curve.unseen, curve.seen))  # area_under_seen_unseen_curve, curve reused
     result = {
         "seen": calibrated.seen,
         "unseen": calibrated.unseen,
@@ -321,7 +320,7 @@ def _generalized(
         "seen_uncalibrated": plain.seen,
         "unseen_uncalibrated": plain.unseen,
         "h_uncalibrated": plain.harmonic_mean,
-        "ausuc": ausuc,
+        "ausuc": seen_unseen_curve_area(curve),
         "seen_clips": float(np.count_nonzero(mask[labels])),
     }
     return result, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)]
