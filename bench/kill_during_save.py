@@ -16,19 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _two_models import is_whole, two_models
-
-HERE = Path(__file__).resolve().parents[1] / "src"
+from _two_models import command_line, is_whole, run_workers, two_models
 
 SAVER = """
 import sys
@@ -95,23 +90,11 @@ def main() -> None:
     if args.worker is not None:
         sys.stdout.write(json.dumps(worker(args.worker, args.kills, args.seed)) + "\n")
         return
-    trees = {"this tree": HERE}
-    if args.baseline is not None:
-        trees[f"baseline ({args.baseline})"] = args.baseline.resolve()
-    rows = {}
-    for name, source in trees.items():
-        scratch = Path(tempfile.mkdtemp(prefix="zsac-kill-"))
-        env = {**os.environ, "PYTHONPATH": str(source)}
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", str(scratch), "--kills", str(args.kills), "--seed", str(args.seed)],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            sys.exit(f"the worker of {name} failed:\n{done.stderr[-3000:]}")
-        rows[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = run_workers(__file__, ["--kills", str(args.kills), "--seed", str(args.seed)], baseline=args.baseline,
+                       prefix="zsac-kill-")  # fmt: skip
     sys.stdout.write(
-        f"`python {' '.join(shlex.quote(a) for a in sys.argv)}`  ({platform.machine()}, {os.cpu_count()} CPUs)\n\n"
-        "| tree | kills | loads whole | mixed | failed | folder lost | most leftovers after a kill | rerun saved | "
+        command_line()
+        + "| tree | kills | loads whole | mixed | failed | folder lost | most leftovers after a kill | rerun saved | "
         "leftovers after the rerun |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     for name, row in rows.items():

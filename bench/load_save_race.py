@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from _two_models import is_whole, two_models
-
-HERE = Path(__file__).resolve().parents[1] / "src"
+from _two_models import command_line, is_whole, run_workers, two_models
 
 SAVER = """
 import sys, time
@@ -74,21 +68,9 @@ def main() -> None:
     if args.worker is not None:
         sys.stdout.write(json.dumps(worker(args.worker, args.seconds)) + "\n")
         return
-    trees = {"this tree": HERE}
-    if args.baseline is not None:
-        trees[f"baseline ({args.baseline})"] = args.baseline.resolve()
-    rows = {}
-    for name, source in trees.items():
-        scratch = Path(tempfile.mkdtemp(prefix="zsac-race-"))
-        env = {**os.environ, "PYTHONPATH": str(source)}
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", str(scratch), "--seconds", str(args.seconds)],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        rows[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = run_workers(__file__, ["--seconds", str(args.seconds)], baseline=args.baseline, prefix="zsac-race-")
     sys.stdout.write(
-        f"`python {' '.join(shlex.quote(a) for a in sys.argv)}`  ({platform.machine()}, {os.cpu_count()} CPUs)\n\n"
-        "| tree | saves | loads | whole | mixed | failed | entries left in the folder |\n"
+        command_line() + "| tree | saves | loads | whole | mixed | failed | entries left in the folder |\n"
         "|---|---:|---:|---:|---:|---:|---:|\n"
     )
     for name, row in rows.items():

@@ -106,21 +106,15 @@ def _disk_full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_full_disk_while_classify_writes(capsys, tmp_path, stub_model, monkeypatch):
-    out = tmp_path / "results" / "out.csv"
+@pytest.mark.parametrize(
+    ("command", "name", "writer"), [("classify", "out.csv", (Path, "write_text")), ("embed", "out.npz", (np, "savez"))]
+)
+def test_full_disk_while_a_command_writes(capsys, tmp_path, stub_model, monkeypatch, command, name, writer):
+    out = tmp_path / "results" / name
     out.parent.mkdir()
-    monkeypatch.setattr(Path, "write_text", _disk_full)
+    monkeypatch.setattr(*writer, _disk_full)
     # Before: OSError [Errno 28] as a traceback (the temporary file was removed even then).
-    line = one_line_error(capsys, ["classify", "model", str(tmp_path / "a.wav"), "-o", str(out)])
-    assert line == f"zsac: error: cannot write {out}: No space left on device"
-    assert list(out.parent.iterdir()) == []
-
-
-def test_full_disk_while_embed_writes(capsys, tmp_path, stub_model, monkeypatch):
-    out = tmp_path / "results" / "out.npz"
-    out.parent.mkdir()
-    monkeypatch.setattr(np, "savez", _disk_full)
-    line = one_line_error(capsys, ["embed", "model", str(tmp_path / "a.wav"), "-o", str(out)])
+    line = one_line_error(capsys, [command, "model", str(tmp_path / "a.wav"), "-o", str(out)])
     assert line == f"zsac: error: cannot write {out}: No space left on device"
     assert list(out.parent.iterdir()) == []
 
