@@ -22,6 +22,10 @@ from ..errors import ConfigError
 __all__ = [
     "VGGishConfig",
     "SPLIT_UNITS",
+    "RECIPES",
+    "BACKBONES",
+    "RECIPE_FIELDS",
+    "recipe_values",
     "VGGISH_CONV_CHANNELS",
     "VGGISH_FC_UNITS",
     "MAX_CONV_CHANNELS",
@@ -47,13 +51,97 @@ MAX_VGGISH_PARAMETERS = 2**29
 #: 96 × 64 log-mel frames after four 2×2 pools (zsac.audio's EXAMPLE_FRAMES, NUM_MEL_BANDS; not imported
 #: here, since this module is loaded at command-line start-up).
 _POOLED_CELLS = (96 // 16) * (64 // 16)
+EXAMPLE_FRAMES_AT_MOST, MEL_BANDS_AT_MOST = 96, 64
 
 #: Units of the stratified validation split: the paper splits ESC-50's segments and AudioSet's clips.
 SPLIT_UNITS = ("segment", "clip")
 
+#: Training recipes. ``paper`` is Sections III-B and V-B2 exactly: what ``zsac reproduce`` uses.
+#: ``zsac`` adds what makes a small network train reliably on a few hundred clips (issue 16's
+#: ablation in RESULTS.md measured each lever): batch norm, SpecAugment, random gain and time
+#: shift, AdamW with warm-up and cosine decay, label smoothing and a floor on the epochs.
+RECIPES = ("paper", "zsac")
+#: Acoustic networks by name: the paper's VGGish, or a MobileNet-v1 like YAMNet's (depthwise
+#: separable convolutions, batch norm), which costs far fewer operations per segment on a CPU.
+BACKBONES = ("vggish", "mobilenet")
+OPTIMIZERS = ("adam", "adamw")
+LR_SCHEDULES = ("constant", "cosine")
+
+#: The value of each recipe-dependent setting under each recipe; a field left at None takes its
+#: recipe's value (see :meth:`VGGishConfig.resolved`). The paper's column turns every lever off.
+_RECIPE_TABLE: dict[str, dict[str, Any]] = {
+    "paper": {
+        "backbone": "vggish",
+        "batch_norm": False,
+        "time_mask": 0,
+        "freq_mask": 0,
+        "mixup": 0.0,
+        "gain_db": 0.0,
+        "time_shift": 0,
+        "optimizer": "adam",
+        "weight_decay": 0.0,
+        "warmup_epochs": 0,
+        "lr_schedule": "constant",
+        "label_smoothing": 0.0,
+        "min_epochs": 0,
+        "learning_rate": 1e-4,  # the paper's Adam step
+    },
+    "zsac": {
+        "backbone": "vggish",
+        "batch_norm": True,  # lets a from-scratch VGG train at a 10-30x larger step without diverging
+        "time_mask": 16,  # SpecAugment: one time mask of up to 1/6 of a 96-frame segment ...
+        "freq_mask": 8,  # ... and one frequency mask of up to 1/8 of the 64 mel bands
+        "mixup": 0.0,
+        "gain_db": 6.0,  # recordings differ in level; log-mel turns gain into a (near) offset
+        "time_shift": 48,  # sounds start anywhere in a segment: roll by up to half of it
+        "optimizer": "adamw",
+        "weight_decay": 0.05,
+        "warmup_epochs": 2,  # batch-norm statistics and Adam's moments settle before the full step
+        "lr_schedule": "cosine",
+        "label_smoothing": 0.1,
+        "min_epochs": 10,  # validation accuracy is noisy early on; stopping at epoch 7 left models at chance
+        "learning_rate": None,  # suited to the width: see recipe_learning_rate
+    },
+}
+RECIPE_FIELDS = tuple(_RECIPE_TABLE["paper"])
+
+
+def recipe_learning_rate(conv_channels: tuple[int, ...]) -> float:
+    """The ``zsac`` recipe's AdamW step for a network of these convolution widths.
+
+    3e-3 at the README's CPU widths (8, 16, 32, 64), falling with the square root of the
+    width (1e-3 at VGGish's 64, 128, 256, 512): wider layers sum more terms, so one step
+    moves their outputs more, and batch norm keeps the rest of the dependence small.
+    """
+    return 3e-3 * math.sqrt(8 / conv_channels[0])
+
+
+def recipe_values(recipe: str, *, conv_channels: tuple[int, ...] = VGGISH_CONV_CHANNELS) -> dict[str, Any]:
+    """Every recipe-dependent setting's value under ``recipe`` (``learning_rate`` for these widths)."""
+    if recipe not in RECIPES:
+        raise ConfigError(f"recipe must be one of {list(RECIPES)}, got {recipe!r}")
+    values = dict(_RECIPE_TABLE[recipe])
+    if values["learning_rate"] is None:
+        values["learning_rate"] = recipe_learning_rate(tuple(conv_channels))
+    return values
+
+
+def parse_switch(text: str) -> bool:
+    """``on``/``off`` (also yes/no, true/false, 1/0) from the command line."""
+    word = text.strip().lower()
+    if word in ("on", "yes", "true", "1"):
+        return True
+    if word in ("off", "no", "false", "0"):
+        return False
+    raise ConfigError(f"expected on or off, got {text!r}")
+
 
 def _whole(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def vggish_parameter_count(
@@ -108,7 +196,27 @@ class VGGishConfig:
     max_epochs: int = setting(100, "VGGish: most epochs", parse=int)
     patience: int = setting(5, "VGGish: epochs without a validation gain before stopping", parse=int)
     batch_size: int = setting(64, "VGGish batch size", parse=int)
-    learning_rate: float = setting(1e-4, "VGGish Adam learning rate (the paper's)", parse=float, aliases=("--lr",))
+    recipe: str = setting("paper", "acoustic training recipe: paper (Section III-B) or zsac (see README)", choices=RECIPES)
+    # Each setting below left at None takes the recipe's value (RECIPE_TABLE above).
+    learning_rate: float | None = setting(
+        None, "VGGish learning rate (default: the recipe's: the paper's 1e-4, or suited to the width)", parse=float,
+        aliases=("--lr",),
+    )  # fmt: skip
+    backbone: str | None = setting(None, "acoustic network (default: the recipe's, vggish)", choices=BACKBONES)
+    batch_norm: bool | None = setting(
+        None, "batch norm after each convolution: on or off (default: the recipe's)", parse=parse_switch, metavar="on|off"
+    )
+    time_mask: int | None = setting(None, "SpecAugment: widest time mask in frames, 0 for none", parse=int)
+    freq_mask: int | None = setting(None, "SpecAugment: widest frequency mask in mel bands, 0 for none", parse=int)
+    mixup: float | None = setting(None, "mixup: alpha of its Beta(alpha, alpha) draw, 0 for none", parse=float)
+    gain_db: float | None = setting(None, "random gain of each training segment, up to ± this many dB", parse=float)
+    time_shift: int | None = setting(None, "random circular time shift of each training segment, in frames", parse=int)
+    optimizer: str | None = setting(None, "adam (the paper's) or adamw", choices=OPTIMIZERS)
+    weight_decay: float | None = setting(None, "AdamW weight decay (not on biases and norms)", parse=float)
+    warmup_epochs: int | None = setting(None, "epochs of linear learning-rate warm-up", parse=int)
+    lr_schedule: str | None = setting(None, "learning rate after warm-up: constant or cosine decay", choices=LR_SCHEDULES)
+    label_smoothing: float | None = setting(None, "label smoothing of the cross-entropy", parse=float)
+    min_epochs: int | None = setting(None, "epochs before early stopping may stop", parse=int)
     validation_fraction: float = setting(
         0.2, "VGGish: validation share of each class", parse=float, aliases=("--val-fraction",)
     )
@@ -132,16 +240,65 @@ class VGGishConfig:
             if not _whole(value) or value < 1:
                 raise ConfigError(f"VGGishConfig: {name} must be a whole number >= 1, got {value!r}")
         check_vggish_size(conv_channels=self.conv_channels, fc_units=self.fc_units, owner="VGGishConfig")
-        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < math.inf):
-            raise ConfigError(f"VGGishConfig: learning_rate must be a positive number, got {self.learning_rate!r}")
+        self._check_recipe_fields()
         if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
             raise ConfigError(f"VGGishConfig: validation_fraction must lie in (0, 1), got {self.validation_fraction!r}")
         if self.split_unit not in SPLIT_UNITS:
             raise ConfigError(f"VGGishConfig: split_unit must be one of {list(SPLIT_UNITS)}, got {self.split_unit!r}")
 
+    def _check_recipe_fields(self) -> None:
+        def fail(name: str, wanted: str) -> None:
+            raise ConfigError(f"VGGishConfig: {name} must be {wanted} (or None: the recipe's), got {getattr(self, name)!r}")
+
+        if self.recipe not in RECIPES:
+            raise ConfigError(f"VGGishConfig: recipe must be one of {list(RECIPES)}, got {self.recipe!r}")
+        for name, choices in (("backbone", BACKBONES), ("optimizer", OPTIMIZERS), ("lr_schedule", LR_SCHEDULES)):
+            if getattr(self, name) is not None and getattr(self, name) not in choices:
+                fail(name, f"one of {list(choices)}")
+        if self.batch_norm is not None and not isinstance(self.batch_norm, bool):
+            fail("batch_norm", "True or False")
+        limits = {"time_mask": EXAMPLE_FRAMES_AT_MOST, "freq_mask": MEL_BANDS_AT_MOST, "time_shift": EXAMPLE_FRAMES_AT_MOST}
+        for name, most in limits.items():
+            value = getattr(self, name)
+            if value is not None and not (_whole(value) and 0 <= value <= most):
+                fail(name, f"a whole number in [0, {most}]")
+        for name in ("warmup_epochs", "min_epochs"):
+            value = getattr(self, name)
+            if value is not None and not (_whole(value) and value >= 0):
+                fail(name, "a whole number >= 0")
+        bounds = {"mixup": (0.0, math.inf), "gain_db": (0.0, 60.0), "weight_decay": (0.0, math.inf),
+                  "label_smoothing": (0.0, 1.0)}  # fmt: skip
+        for name, (low, high) in bounds.items():
+            value = getattr(self, name)
+            if value is not None and not (_real(value) and low <= value < high):
+                fail(name, f"a number in [{low:g}, {high:g})")
+        lr = self.learning_rate
+        if lr is not None and not (_real(lr) and 0 < lr < math.inf):
+            fail("learning_rate", "a positive number")
+
+    def resolved(self) -> VGGishConfig:
+        """This config with every setting left at None replaced by its recipe's value."""
+        values = recipe_values(self.recipe, conv_channels=self.conv_channels)
+        return dataclasses.replace(
+            self, **{name: values[name] for name in RECIPE_FIELDS if getattr(self, name) is None}
+        )
+
+    def levers(self) -> dict[str, Any]:
+        """The resolved recipe-dependent settings that differ from the paper's recipe (empty for the paper's)."""
+        resolved, paper = self.resolved(), recipe_values("paper")
+        return {
+            name: getattr(resolved, name)
+            for name in RECIPE_FIELDS
+            if name != "learning_rate" and getattr(resolved, name) != paper[name]
+        }
+
     def model_options(self) -> dict[str, Any]:
-        """The :class:`~zsac.acoustic.VGGish` constructor arguments these settings fix."""
-        return {"conv_channels": self.conv_channels, "fc_units": self.fc_units}
+        """The acoustic network's constructor arguments these settings fix."""
+        resolved = self.resolved()
+        options: dict[str, Any] = {"conv_channels": self.conv_channels, "fc_units": self.fc_units}
+        if resolved.batch_norm:
+            options["batch_norm"] = True
+        return options
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields (lists for tuples)."""

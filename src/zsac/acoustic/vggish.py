@@ -27,6 +27,7 @@ from ..checkpoint import (
 )
 from ..errors import CheckpointError, ConfigError
 from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, check_vggish_size
+from .networks import build_network
 
 __all__ = ["VGGish", "save_vggish", "load_vggish", "vggish_from_weights"]
 
@@ -50,6 +51,8 @@ class VGGish(nn.Module):
         Smaller values give a cheap network for tests; they are not the paper's model.
     dropout : float
         Dropout after each hidden fully connected layer. VGGish uses none (the default).
+    batch_norm : bool
+        Batch norm between each convolution and its ReLU (the ``zsac`` recipe's; VGGish has none).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class VGGish(nn.Module):
         fc_units: int = VGGISH_FC_UNITS,
         conv_channels: Sequence[int] = VGGISH_CONV_CHANNELS,
         dropout: float = 0.0,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         conv_channels = tuple(int(c) for c in conv_channels)
@@ -70,6 +74,8 @@ class VGGish(nn.Module):
                 f"invalid VGGish sizes: n_classes={n_classes}, embedding_size={embedding_size}, "
                 f"fc_units={fc_units}, dropout={dropout}"
             )
+        if not isinstance(batch_norm, bool):  # config.json is untrusted: "no" must not read as True
+            raise ConfigError(f"batch_norm must be true or false, got {batch_norm!r}")
         # Before any weight is allocated: a model folder's config.json may name absurd widths.
         check_vggish_size(
             conv_channels=conv_channels, fc_units=fc_units, embedding_size=embedding_size, n_classes=n_classes
@@ -79,13 +85,15 @@ class VGGish(nn.Module):
         self.fc_units = fc_units
         self.conv_channels = conv_channels
         self.dropout = dropout
+        self.batch_norm = bool(batch_norm)
 
         c1, c2, c3, c4 = conv_channels
+        bn = self.batch_norm
         self.features = nn.Sequential(
-            _conv(1, c1), nn.MaxPool2d(2),
-            _conv(c1, c2), nn.MaxPool2d(2),
-            _conv(c2, c3), _conv(c3, c3), nn.MaxPool2d(2),
-            _conv(c3, c4), _conv(c4, c4), nn.MaxPool2d(2),
+            _conv(1, c1, bn), nn.MaxPool2d(2),
+            _conv(c1, c2, bn), nn.MaxPool2d(2),
+            _conv(c2, c3, bn), _conv(c3, c3, bn), nn.MaxPool2d(2),
+            _conv(c3, c4, bn), _conv(c4, c4, bn), nn.MaxPool2d(2),
         )  # fmt: skip
         # Four 2x2 pools take 96x64 to 6x4.
         flat = c4 * (EXAMPLE_FRAMES // 16) * (NUM_MEL_BANDS // 16)
@@ -107,7 +115,8 @@ class VGGish(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, 0.0, 0.01)
                 nn.init.zeros_(module.bias)
@@ -115,13 +124,16 @@ class VGGish(nn.Module):
     @property
     def config(self) -> dict[str, Any]:
         """Constructor arguments; ``VGGish(**model.config)`` rebuilds the architecture."""
-        return {
+        config = {
             "n_classes": self.n_classes,
             "embedding_size": self.embedding_size,
             "fc_units": self.fc_units,
             "conv_channels": list(self.conv_channels),
             "dropout": self.dropout,
         }
+        if self.batch_norm:  # absent otherwise, so that folders of VGGish without it read as before
+            config["batch_norm"] = True
+        return config
 
     def embed(self, examples: torch.Tensor) -> torch.Tensor:
         """Acoustic embeddings of log-mel examples.
@@ -145,7 +157,13 @@ class VGGish(nn.Module):
         return self.classifier(self.embed(examples))
 
 
-def _conv(in_channels: int, out_channels: int) -> nn.Sequential:
+def _conv(in_channels: int, out_channels: int, batch_norm: bool = False) -> nn.Sequential:
+    if batch_norm:  # the norm's shift replaces the convolution's bias
+        return nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True))
 
 
@@ -171,7 +189,7 @@ def vggish_from_weights(
     Strict: every weight must be there with its shape; ``source`` names the file in errors.
     """
     try:
-        model = VGGish(**model_config)
+        model = build_network(model_config)
     except (TypeError, ConfigError) as exc:
         raise CheckpointError(f"{source}: the VGGish architecture {model_config} is invalid: {exc}") from exc
     try:
