@@ -45,7 +45,7 @@ from ._settings import (
     parse_lambda,
     parse_seed,
 )
-from .acoustic.config import VGGishConfig
+from .acoustic.config import CLASSIFIER_RECIPE, VGGishConfig
 from .acoustic.encoder import INFERENCE_MODES, AcousticEncoder, fit_encoder
 from .checkpoint import (
     ACOUSTIC_FOLDER,
@@ -214,9 +214,23 @@ class ZeroShotClassifier(ZsacEstimator):
         max_epochs: int = _VGGISH.max_epochs,
         patience: int = _VGGISH.patience,
         batch_size: int = _VGGISH.batch_size,
-        learning_rate: float = _VGGISH.learning_rate,
+        learning_rate: float | None = _VGGISH.learning_rate,
         validation_fraction: float = _VGGISH.validation_fraction,
         split_unit: str = _VGGISH.split_unit,
+        recipe: str = CLASSIFIER_RECIPE,  # not VGGishConfig's default, the paper's: see CLASSIFIER_RECIPE
+        backbone: str | None = _VGGISH.backbone,
+        batch_norm: bool | None = _VGGISH.batch_norm,
+        time_mask: int | None = _VGGISH.time_mask,
+        freq_mask: int | None = _VGGISH.freq_mask,
+        mixup: float | None = _VGGISH.mixup,
+        gain_db: float | None = _VGGISH.gain_db,
+        time_shift: int | None = _VGGISH.time_shift,
+        optimizer: str | None = _VGGISH.optimizer,
+        weight_decay: float | None = _VGGISH.weight_decay,
+        warmup_epochs: int | None = _VGGISH.warmup_epochs,
+        lr_schedule: str | None = _VGGISH.lr_schedule,
+        label_smoothing: float | None = _VGGISH.label_smoothing,
+        min_epochs: int | None = _VGGISH.min_epochs,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         lam: float | str = "auto",
         lambda_grid: Sequence[float] = PAPER_LAMBDA_GRID,
@@ -253,6 +267,20 @@ class ZeroShotClassifier(ZsacEstimator):
         self.learning_rate = learning_rate
         self.validation_fraction = validation_fraction
         self.split_unit = split_unit
+        self.recipe = recipe
+        self.backbone = backbone
+        self.batch_norm = batch_norm
+        self.time_mask = time_mask
+        self.freq_mask = freq_mask
+        self.mixup = mixup
+        self.gain_db = gain_db
+        self.time_shift = time_shift
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.warmup_epochs = warmup_epochs
+        self.lr_schedule = lr_schedule
+        self.label_smoothing = label_smoothing
+        self.min_epochs = min_epochs
         self.checkpoint_dir = checkpoint_dir
         self.lam = lam
         self.lambda_grid = lambda_grid
@@ -650,6 +678,7 @@ class ZeroShotClassifier(ZsacEstimator):
                 if not isinstance(value, dict):
                     raise TypeError(f"{key!r} is not a JSON object")
             params, hints = _split_untrusted(config["params"])
+            params.setdefault("recipe", "paper")  # folders from before recipes were trained with the paper's
             hints |= {k: v for k, v in saved_hints.items() if k in (*PATH_PARAMS, *MODEL_NAME_PARAMS)}
             model = cls(**{**params, **overrides})
             # Hints for error messages of what the caller did not pass again.

@@ -23,6 +23,7 @@ __all__ = [
     "VGGishConfig",
     "SPLIT_UNITS",
     "RECIPES",
+    "CLASSIFIER_RECIPE",
     "BACKBONES",
     "RECIPE_FIELDS",
     "recipe_values",
@@ -61,6 +62,9 @@ SPLIT_UNITS = ("segment", "clip")
 #: ablation in RESULTS.md measured each lever): batch norm, SpecAugment, random gain and time
 #: shift, AdamW with warm-up and cosine decay, label smoothing and a floor on the epochs.
 RECIPES = ("paper", "zsac")
+#: The recipe of a user's classifier (ZeroShotClassifier, zsac train): the one that works on a
+#: few hundred clips. VGGishConfig's own default stays the paper's, which zsac reproduce keeps.
+CLASSIFIER_RECIPE = "zsac"
 #: Acoustic networks by name: the paper's VGGish, or a MobileNet-v1 like YAMNet's (depthwise
 #: separable convolutions, batch norm), which costs far fewer operations per segment on a CPU.
 BACKBONES = ("vggish", "mobilenet")
@@ -196,7 +200,9 @@ class VGGishConfig:
     max_epochs: int = setting(100, "VGGish: most epochs", parse=int)
     patience: int = setting(5, "VGGish: epochs without a validation gain before stopping", parse=int)
     batch_size: int = setting(64, "VGGish batch size", parse=int)
-    recipe: str = setting("paper", "acoustic training recipe: paper (Section III-B) or zsac (see README)", choices=RECIPES)
+    recipe: str = setting(
+        "paper", "acoustic training recipe: paper (Section III-B) or zsac (see README)", choices=RECIPES
+    )
     # Each setting below left at None takes the recipe's value (RECIPE_TABLE above).
     learning_rate: float | None = setting(
         None, "VGGish learning rate (default: the recipe's: the paper's 1e-4, or suited to the width)", parse=float,
@@ -204,7 +210,10 @@ class VGGishConfig:
     )  # fmt: skip
     backbone: str | None = setting(None, "acoustic network (default: the recipe's, vggish)", choices=BACKBONES)
     batch_norm: bool | None = setting(
-        None, "batch norm after each convolution: on or off (default: the recipe's)", parse=parse_switch, metavar="on|off"
+        None,
+        "batch norm after each convolution: on or off (default: the recipe's)",
+        parse=parse_switch,
+        metavar="on|off",
     )
     time_mask: int | None = setting(None, "SpecAugment: widest time mask in frames, 0 for none", parse=int)
     freq_mask: int | None = setting(None, "SpecAugment: widest frequency mask in mel bands, 0 for none", parse=int)
@@ -214,7 +223,9 @@ class VGGishConfig:
     optimizer: str | None = setting(None, "adam (the paper's) or adamw", choices=OPTIMIZERS)
     weight_decay: float | None = setting(None, "AdamW weight decay (not on biases and norms)", parse=float)
     warmup_epochs: int | None = setting(None, "epochs of linear learning-rate warm-up", parse=int)
-    lr_schedule: str | None = setting(None, "learning rate after warm-up: constant or cosine decay", choices=LR_SCHEDULES)
+    lr_schedule: str | None = setting(
+        None, "learning rate after warm-up: constant or cosine decay", choices=LR_SCHEDULES
+    )
     label_smoothing: float | None = setting(None, "label smoothing of the cross-entropy", parse=float)
     min_epochs: int | None = setting(None, "epochs before early stopping may stop", parse=int)
     validation_fraction: float = setting(
@@ -248,7 +259,9 @@ class VGGishConfig:
 
     def _check_recipe_fields(self) -> None:
         def fail(name: str, wanted: str) -> None:
-            raise ConfigError(f"VGGishConfig: {name} must be {wanted} (or None: the recipe's), got {getattr(self, name)!r}")
+            raise ConfigError(
+                f"VGGishConfig: {name} must be {wanted} (or None: the recipe's), got {getattr(self, name)!r}"
+            )
 
         if self.recipe not in RECIPES:
             raise ConfigError(f"VGGishConfig: recipe must be one of {list(RECIPES)}, got {self.recipe!r}")
@@ -257,7 +270,11 @@ class VGGishConfig:
                 fail(name, f"one of {list(choices)}")
         if self.batch_norm is not None and not isinstance(self.batch_norm, bool):
             fail("batch_norm", "True or False")
-        limits = {"time_mask": EXAMPLE_FRAMES_AT_MOST, "freq_mask": MEL_BANDS_AT_MOST, "time_shift": EXAMPLE_FRAMES_AT_MOST}
+        limits = {
+            "time_mask": EXAMPLE_FRAMES_AT_MOST,
+            "freq_mask": MEL_BANDS_AT_MOST,
+            "time_shift": EXAMPLE_FRAMES_AT_MOST,
+        }
         for name, most in limits.items():
             value = getattr(self, name)
             if value is not None and not (_whole(value) and 0 <= value <= most):

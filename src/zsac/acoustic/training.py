@@ -33,9 +33,10 @@ from tqdm.auto import tqdm
 from .._atomic import atomic_path, write_json_atomic
 from .._device import autocast, resolve_device, resolve_precision
 from .._version import __version__
-from ..audio import EXAMPLE_FRAMES, NUM_MEL_BANDS
+from ..audio import EXAMPLE_FRAMES, LOG_OFFSET, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
 from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
+from .networks import build_network
 from .vggish import VGGish, load_vggish, save_vggish
 
 __all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]
@@ -155,7 +156,7 @@ def train_vggish(
     VGGishTrainingResult
     """
     try:
-        config = dataclasses.replace(config or VGGishConfig(), **overrides)
+        config = dataclasses.replace(config or VGGishConfig(), **overrides).resolved()
     except TypeError as exc:
         raise ConfigError(f"train_vggish: {exc}; the settings are VGGishConfig's fields") from exc
     split_unit, validation_fraction = config.split_unit, config.validation_fraction
@@ -178,7 +179,10 @@ def train_vggish(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
 
     # VGGish's own widths are left out, as zsac 0.1 did, so that its checkpoints still resume.
-    widths = {key: value for key, value in config.model_options().items() if value != _VGGISH_WIDTHS[key]}
+    widths = {
+        key: value for key, value in config.model_options().items()
+        if key not in _VGGISH_WIDTHS or value != _VGGISH_WIDTHS[key]
+    }  # fmt: skip
     model_config = {**widths, "n_classes": len(class_names)}
     settings = {
         "split_unit": split_unit,
@@ -189,14 +193,17 @@ def train_vggish(
         "seed": seed,
         "model": model_config,
     }
+    levers = config.levers()
+    if levers:  # absent for the paper's recipe, so that its checkpoints still resume
+        settings["levers"] = levers
     fingerprint = _fingerprint(settings, class_names, segment_labels, validation_mask)
 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        model = VGGish(**model_config)
+        model = build_network(model_config)
     model = model.to(device=device, memory_format=memory_format)
-    # The fused CUDA kernel does the whole Adam update in one launch.
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=device.type == "cuda")
+    optimizer = _optimizer(model, config, device=device)
+    steps_per_epoch = -(-int((~validation_mask).sum()) // batch_size)
 
     # All examples stay resident on the training device; batches are gathered by index.
     train_x = torch.from_numpy(segments[~validation_mask]).to(device)
@@ -223,7 +230,7 @@ def train_vggish(
             write_json_atomic(ckpt / "training.json", {"settings": settings, "class_names": class_names})
 
     step = torch.compile(model) if use_compile else model
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     bar = tqdm(total=max_epochs, initial=state["epoch"], desc="VGGish", unit="epoch", disable=not progress)
     try:
         while not state["stopped_early"] and state["epoch"] < max_epochs:
@@ -232,7 +239,8 @@ def train_vggish(
             train_loss, train_accuracy = _train_epoch(
                 step, optimizer, loss_fn, train_x, train_y,
                 batch_size=batch_size, seed=seed, epoch=epoch, device=device,
-                precision=precision, memory_format=memory_format,
+                precision=precision, memory_format=memory_format, config=config,
+                learning_rates=_learning_rates(config, epoch=epoch, steps_per_epoch=steps_per_epoch),
             )  # fmt: skip
             val_accuracy = _accuracy(
                 step, val_x, val_y, device=device, precision=precision, memory_format=memory_format
@@ -251,7 +259,7 @@ def train_vggish(
                 best_weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
                 if ckpt is not None:
                     _write_tensors(ckpt / BEST_FILE, best_weights)
-            if epoch - state["best_epoch"] >= patience:
+            if epoch - state["best_epoch"] >= patience and epoch >= config.min_epochs:
                 state["stopped_early"] = True
                 bar.set_description("VGGish, stopped early")  # so that a bar short of its total reads as done
                 logger.info("early stop after epoch %d: best validation accuracy %.4f at epoch %d",
@@ -338,29 +346,146 @@ def _train_epoch(
     device: torch.device,
     precision: str,
     memory_format: torch.memory_format,
+    config: VGGishConfig,
+    learning_rates: np.ndarray,
 ) -> tuple[float, float]:
     step.train()
-    order = np.random.default_rng([seed, epoch]).permutation(train_x.shape[0])
+    n = train_x.shape[0]
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(n)
+    # The augmentations' draws come from the same per-epoch generator, on the CPU, so that a
+    # resumed run and any device see the same numbers.
+    draws = _augmentation_draws(rng, n, config=config, batch_size=batch_size)
     order_t = torch.from_numpy(order).to(device)
     # Sums stay on the device so the loop never waits for the GPU to report a number.
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(_epoch_seed(seed, epoch))  # dropout, if any
-        for start in range(0, order_t.shape[0], batch_size):
+        for batch, start in enumerate(range(0, n, batch_size)):
             index = order_t[start : start + batch_size]
-            inputs = train_x.index_select(0, index).unsqueeze(1).contiguous(memory_format=memory_format)
+            inputs = train_x.index_select(0, index)
             targets = train_y.index_select(0, index)
+            inputs = augment(inputs, {k: v[start : start + batch_size] for k, v in draws.per_example.items()})
+            partner, weight = None, 1.0
+            if draws.mixup_weights is not None and index.shape[0] > 1:
+                weight = float(draws.mixup_weights[batch])
+                partner = torch.from_numpy(rng_permutation(draws.mixup_seeds[batch], index.shape[0])).to(device)
+                inputs = weight * inputs + (1.0 - weight) * inputs.index_select(0, partner)  # mixup
+            inputs = inputs.unsqueeze(1).contiguous(memory_format=memory_format)
+            for group in optimizer.param_groups:
+                group["lr"] = float(learning_rates[batch])
             with autocast(device, precision):
                 logits = step(inputs)
                 loss = loss_fn(logits.float(), targets)
+                if partner is not None:
+                    loss = weight * loss + (1.0 - weight) * loss_fn(logits.float(), targets.index_select(0, partner))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             loss_sum += loss.detach() * index.shape[0]
             correct += (logits.detach().argmax(1) == targets).sum()
-    n = train_x.shape[0]
     return float(loss_sum) / n, int(correct) / n
+
+
+def rng_permutation(seed: int, n: int) -> np.ndarray:
+    """A seeded permutation of ``n`` items (mixup's partners within a batch)."""
+    return np.random.default_rng(seed).permutation(n)
+
+
+@dataclasses.dataclass
+class _Draws:
+    per_example: dict[str, torch.Tensor]
+    mixup_weights: np.ndarray | None
+    mixup_seeds: np.ndarray | None
+
+
+def _augmentation_draws(rng: np.random.Generator, n: int, *, config: VGGishConfig, batch_size: int) -> _Draws:
+    """Every random number one epoch's augmentations use, in the order of the shuffled segments."""
+    per_example: dict[str, np.ndarray] = {}
+    if config.gain_db:
+        per_example["gain_db"] = rng.uniform(-config.gain_db, config.gain_db, n).astype(np.float32)
+    if config.time_shift:
+        per_example["shift"] = rng.integers(-config.time_shift, config.time_shift + 1, n)
+    for name, width, size in (("time", config.time_mask, EXAMPLE_FRAMES), ("freq", config.freq_mask, NUM_MEL_BANDS)):
+        if width:
+            widths = rng.integers(0, width + 1, n)
+            per_example[f"{name}_mask"] = np.stack([widths, rng.integers(0, size - widths + 1)], axis=1)
+    weights = seeds = None
+    if config.mixup:
+        n_batches = -(-n // batch_size)
+        weights = rng.beta(config.mixup, config.mixup, n_batches)
+        seeds = rng.integers(0, 2**63 - 1, n_batches)
+    return _Draws({k: torch.from_numpy(np.asarray(v)) for k, v in per_example.items()}, weights, seeds)
+
+
+def augment(examples: torch.Tensor, draws: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Augmented copies of log-mel segments: gain, circular time shift, then SpecAugment masks.
+
+    Parameters
+    ----------
+    examples : torch.Tensor [shape=(batch, 96, 64)]
+        ``log(mel + LOG_OFFSET)`` segments.
+    draws : dict of str to torch.Tensor
+        Any of ``gain_db`` [shape=(batch,)], ``shift`` [shape=(batch,)] (frames, signed),
+        ``time_mask`` and ``freq_mask`` [shape=(batch, 2)] (width, start). Absent: not applied.
+
+    Returns
+    -------
+    torch.Tensor [shape=(batch, 96, 64)]
+    """
+    if not draws:
+        return examples
+    device = examples.device
+    out = examples
+    if "gain_db" in draws:
+        # Exact on the front end's log(mel + offset): the mel magnitude scales with the waveform's
+        # amplitude, so undo the log and the offset, scale, and redo them. Clamped at 0 because
+        # the offset's float rounding can leave a silent segment a hair below it.
+        gain = torch.pow(10.0, draws["gain_db"].to(device) / 20.0).view(-1, 1, 1)
+        out = torch.log(gain * torch.clamp(torch.exp(out) - LOG_OFFSET, min=0.0) + LOG_OFFSET)
+    frames = torch.arange(out.shape[1], device=device)
+    if "shift" in draws:
+        source = (frames.view(1, -1) - draws["shift"].to(device).view(-1, 1)) % out.shape[1]
+        out = torch.gather(out, 1, source.unsqueeze(2).expand(-1, -1, out.shape[2]))
+    fill = out.mean(dim=(1, 2), keepdim=True)  # a masked band reads as the segment's average level
+    for name, axis in (("time_mask", 1), ("freq_mask", 2)):
+        if name in draws:
+            width, begin = draws[name].to(device).unbind(1)
+            positions = torch.arange(out.shape[axis], device=device).view(1, -1)
+            masked = (positions >= begin.view(-1, 1)) & (positions < (begin + width).view(-1, 1))
+            masked = masked.unsqueeze(2) if axis == 1 else masked.unsqueeze(1)
+            out = torch.where(masked, fill, out)
+    return out
+
+
+def _optimizer(model: nn.Module, config: VGGishConfig, *, device: torch.device) -> torch.optim.Optimizer:
+    # The fused CUDA kernel does the whole Adam update in one launch.
+    fused = device.type == "cuda"
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.learning_rate, fused=fused)
+    # Decay only weight matrices and kernels: decaying norms' scales and biases only adds noise.
+    decayed = [p for p in model.parameters() if p.ndim > 1]
+    kept = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decayed, "weight_decay": config.weight_decay}, {"params": kept, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate, fused=fused)
+
+
+def _learning_rates(config: VGGishConfig, *, epoch: int, steps_per_epoch: int) -> np.ndarray:
+    """The learning rate of each step of ``epoch`` (1-based): linear warm-up, then constant or cosine decay.
+
+    A function of the step alone, so a resumed run continues the schedule exactly.
+    """
+    steps = (epoch - 1) * steps_per_epoch + np.arange(steps_per_epoch, dtype=np.float64)
+    warmup = config.warmup_epochs * steps_per_epoch
+    total = max(config.max_epochs * steps_per_epoch, warmup + 1)
+    factor = np.ones_like(steps)
+    if config.lr_schedule == "cosine":
+        progress = np.clip((steps - warmup) / (total - warmup), 0.0, 1.0)
+        factor = 0.5 * (1.0 + np.cos(np.pi * progress))
+    if warmup:
+        factor = np.where(steps < warmup, (steps + 1) / warmup, factor)
+    return config.learning_rate * factor
 
 
 def _accuracy(

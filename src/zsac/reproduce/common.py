@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .._npz import load_array, store_array
 from .._settings import check_lambda_grid, check_seed
-from ..acoustic.config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
+from ..acoustic.config import RECIPE_FIELDS, VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from ..compatibility.base import CompatibilityLearner
 from ..compatibility.bilinear import Bilinear
 from ..compatibility.learners import LEARNERS, make_learner
@@ -190,7 +190,15 @@ def protocol_semantic(semantic: SemanticConfig) -> dict[str, Any]:
 def protocol_vggish(vggish: VGGishConfig) -> dict[str, Any]:
     """VGGish's settings as a results folder's configuration records them (zsac 0.1's shape, see above):
     the widths under ``model_options``, and only where they differ from VGGish's."""
-    recorded = vggish.as_dict()
+    recorded = vggish.resolved().as_dict()
+    # The recipe and its levers are recorded only when they leave the paper's recipe, so that
+    # folders written before recipes existed keep their configuration (and their finished folds).
+    levers = vggish.levers()
+    for name in ("recipe", *RECIPE_FIELDS):
+        if name != "learning_rate":
+            recorded.pop(name)
+    if vggish.recipe != "paper" or levers:
+        recorded |= {"recipe": vggish.recipe, "levers": levers}
     widths = {"conv_channels": list(VGGISH_CONV_CHANNELS), "fc_units": VGGISH_FC_UNITS}
     values = {key: recorded.pop(key) for key in widths}
     recorded["model_options"] = {key: value for key, value in values.items() if value != widths[key]}
