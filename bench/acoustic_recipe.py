@@ -56,10 +56,29 @@ VARIANTS: dict[str, dict] = {
     "paper": {"recipe": "paper"},
     "+bn": {"recipe": "paper", "batch_norm": True},
     "+bn+lr": {"recipe": "zsac", **_OFF, "batch_norm": True},
-    "+adamw+cosine": {"recipe": "zsac", **{**_OFF, "batch_norm": True, "optimizer": "adamw",
-                                           "weight_decay": 0.05, "warmup_epochs": 2, "lr_schedule": "cosine"}},
-    "+min_epochs": {"recipe": "zsac", **{**_OFF, "batch_norm": True, "optimizer": "adamw", "weight_decay": 0.05,
-                                         "warmup_epochs": 2, "lr_schedule": "cosine", "min_epochs": 10}},
+    "+adamw+cosine": {
+        "recipe": "zsac",
+        **{
+            **_OFF,
+            "batch_norm": True,
+            "optimizer": "adamw",
+            "weight_decay": 0.05,
+            "warmup_epochs": 2,
+            "lr_schedule": "cosine",
+        },
+    },
+    "+min_epochs": {
+        "recipe": "zsac",
+        **{
+            **_OFF,
+            "batch_norm": True,
+            "optimizer": "adamw",
+            "weight_decay": 0.05,
+            "warmup_epochs": 2,
+            "lr_schedule": "cosine",
+            "min_epochs": 10,
+        },
+    },
     "+label_smoothing": {"recipe": "zsac", "time_mask": 0, "freq_mask": 0, "gain_db": 0.0, "time_shift": 0},
     "+gain+shift": {"recipe": "zsac", "time_mask": 0, "freq_mask": 0},
     "zsac": {"recipe": "zsac"},  # + SpecAugment: the full recipe
