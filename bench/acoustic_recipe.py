@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=CPU_WIDTHS["max_epochs"])
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--csv", help="append one row per run to this CSV")
+    parser.add_argument("--save-embeddings", help="keep each run's clip embeddings here (npz), for the semantic side")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(args.threads)
@@ -129,6 +130,12 @@ def main() -> None:
                     row = _run(config, examples, labels, chosen, classes, class_embeddings,
                                held_out=list(folds[f"Fold{fold}"]), seed=seed)  # fmt: skip
                     row |= {"variant": variant, "clips_per_class": n_clips, "seed": seed, "fold": fold}
+                    if args.save_embeddings:
+                        folder = Path(args.save_embeddings)
+                        folder.mkdir(parents=True, exist_ok=True)
+                        np.savez(folder / f"{variant}_n{n_clips}_s{seed}_f{fold}.npz", embeddings=row.pop("embeddings"),
+                                 labels=labels, train=chosen & ~np.isin(labels, folds[f"Fold{fold}"]))  # fmt: skip
+                    row.pop("embeddings", None)
                     rows.append(row)
                     print(
                         f"{variant:>22} n={n_clips} seed={seed} fold={fold}: val {row['val_accuracy']:.3f} "
@@ -188,6 +195,7 @@ def _run(config, examples, labels, chosen, classes, class_embeddings, *, held_ou
         "seconds": seconds,
         "lambda": selection.lam,
         "config": {k: v for k, v in dataclasses.asdict(config).items()},
+        "embeddings": embeddings,
     }
 
 

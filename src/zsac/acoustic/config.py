@@ -114,7 +114,7 @@ def recipe_learning_rate(conv_channels: tuple[int, ...]) -> float:
     """The ``zsac`` recipe's AdamW step for a network of these convolution widths.
 
     3e-3 at the README's CPU widths (8, 16, 32, 64), falling with the square root of the
-    width (1e-3 at VGGish's 64, 128, 256, 512): wider layers sum more terms, so one step
+    width (1.06e-3 at VGGish's 64, 128, 256, 512): wider layers sum more terms, so one step
     moves their outputs more, and batch norm keeps the rest of the dependence small.
     """
     return 3e-3 * math.sqrt(8 / conv_channels[0])
@@ -208,26 +208,42 @@ class VGGishConfig:
         None, "VGGish learning rate (default: the recipe's: the paper's 1e-4, or suited to the width)", parse=float,
         aliases=("--lr",),
     )  # fmt: skip
-    backbone: str | None = setting(None, "acoustic network (default: the recipe's, vggish)", choices=BACKBONES)
+    backbone: str | None = setting(None, "acoustic network (default: the recipe's: vggish)", choices=BACKBONES)
     batch_norm: bool | None = setting(
         None,
         "batch norm after each convolution: on or off (default: the recipe's)",
         parse=parse_switch,
         metavar="on|off",
     )
-    time_mask: int | None = setting(None, "SpecAugment: widest time mask in frames, 0 for none", parse=int)
-    freq_mask: int | None = setting(None, "SpecAugment: widest frequency mask in mel bands, 0 for none", parse=int)
-    mixup: float | None = setting(None, "mixup: alpha of its Beta(alpha, alpha) draw, 0 for none", parse=float)
-    gain_db: float | None = setting(None, "random gain of each training segment, up to ± this many dB", parse=float)
-    time_shift: int | None = setting(None, "random circular time shift of each training segment, in frames", parse=int)
-    optimizer: str | None = setting(None, "adam (the paper's) or adamw", choices=OPTIMIZERS)
-    weight_decay: float | None = setting(None, "AdamW weight decay (not on biases and norms)", parse=float)
-    warmup_epochs: int | None = setting(None, "epochs of linear learning-rate warm-up", parse=int)
-    lr_schedule: str | None = setting(
-        None, "learning rate after warm-up: constant or cosine decay", choices=LR_SCHEDULES
+    time_mask: int | None = setting(
+        None, "SpecAugment: widest time mask in frames, 0 for none (default: the recipe's)", parse=int
     )
-    label_smoothing: float | None = setting(None, "label smoothing of the cross-entropy", parse=float)
-    min_epochs: int | None = setting(None, "epochs before early stopping may stop", parse=int)
+    freq_mask: int | None = setting(
+        None, "SpecAugment: widest frequency mask in mel bands, 0 for none (default: the recipe's)", parse=int
+    )
+    mixup: float | None = setting(
+        None, "mixup: alpha of its Beta(alpha, alpha) draw, 0 for none (default: the recipe's)", parse=float
+    )
+    gain_db: float | None = setting(
+        None, "random gain of each training segment, up to ± this many dB (default: the recipe's)", parse=float
+    )
+    time_shift: int | None = setting(
+        None, "random circular time shift of each training segment, in frames (default: the recipe's)", parse=int
+    )
+    optimizer: str | None = setting(None, "adam (the paper's) or adamw (default: the recipe's)", choices=OPTIMIZERS)
+    weight_decay: float | None = setting(
+        None, "AdamW weight decay (not on biases and norms) (default: the recipe's)", parse=float
+    )
+    warmup_epochs: int | None = setting(
+        None, "epochs of linear learning-rate warm-up (default: the recipe's)", parse=int
+    )
+    lr_schedule: str | None = setting(
+        None, "learning rate after warm-up: constant or cosine decay (default: the recipe's)", choices=LR_SCHEDULES
+    )
+    label_smoothing: float | None = setting(
+        None, "label smoothing of the cross-entropy (default: the recipe's)", parse=float
+    )
+    min_epochs: int | None = setting(None, "epochs before early stopping may stop (default: the recipe's)", parse=int)
     validation_fraction: float = setting(
         0.2, "VGGish: validation share of each class", parse=float, aliases=("--val-fraction",)
     )
