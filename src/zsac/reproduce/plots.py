@@ -827,7 +827,8 @@ def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure 
                 markerfacecolor="white", markeredgecolor=colour, markersize=3.5,
             )  # fmt: skip
             handles.append(line)
-            labels.append(f"{learner} {spec}: H {runs['gzsl.h'].mean():.3f}, AUSUC {runs['gzsl.ausuc'].mean():.3f}")
+            named = spec if learner == "(none)" else f"{learner} {spec}"  # records without a learner name none
+            labels.append(f"{named}: H {runs['gzsl.h'].mean():.3f}, AUSUC {runs['gzsl.ausuc'].mean():.3f}")
         handles += [
             Line2D([], [], marker="o", color="#555555", linestyle="none", markersize=3.5),
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#555555", linestyle="none",
