@@ -15,7 +15,13 @@ from ..classifier import ZeroShotClassifier
 from ..datasets.folder import dataset_clips
 from ..errors import ConfigError
 from ..protocols import SEEN_HOLDOUT_FRACTION
-from ..reproduce.cross_validation import DEFAULT_FOLDS, EvaluationResult, check_results_target, cross_validate
+from ..reproduce.cross_validation import (
+    DEFAULT_FOLDS,
+    EvaluationResult,
+    check_folds,
+    check_results_target,
+    cross_validate,
+)
 from ..semantic.side_info import esc50_class_info, read_class_file
 from ._common import feature_cache
 from ._options import add_cache_options, add_settings, parse_word, report_failures, semantic_settings, vggish_settings
@@ -80,6 +86,7 @@ def run_evaluate(
     classifier._check_params()  # before the dataset is listed or the folder touched
     check_results_target(out)
     clips, names = dataset_clips(data)
+    check_folds(folds, len(names))  # before any warning about the class texts: this one ends the run
     if classes_file is None and (data / "classes.csv").is_file():
         classes_file = data / "classes.csv"
     class_texts = None
