@@ -471,6 +471,10 @@ def cross_validate(
     check_results_target(out)
     folder = ResultsFolder(out, config)
     folds = random_class_folds(names, n_folds=n_folds, seed=seed)
+    notes = [*notes, *(
+        f"{fold_name} holds one class ({test[0]}): its zero-shot Top-1 and mAP are 1 by construction (so is chance)."
+        for fold_name, test in folds.items() if len(test) == 1
+    )]  # fmt: skip
     spec = str(classifier.semantic)
     ran = skipped = 0
     skipped_clips: dict[str, str] = {}
@@ -479,8 +483,8 @@ def cross_validate(
             skipped += 1
             continue
         if len(test) == 1:
-            logger.warning("%s holds one class (%s): its zero-shot Top-1 and mAP are 1 by construction",
-                           fold_name, test[0])  # fmt: skip
+            logger.warning("%s holds one class (%s): its zero-shot Top-1 and mAP are 1 by construction; "
+                           "fewer --folds give every fold 2 classes or more", fold_name, test[0])  # fmt: skip
         held = seen_class_holdout(labels, [c for c in names if c not in test], fraction=holdout, seed=seed)
         work = folder.path / "acoustic" / fold_name
         fold_classifier = clone(classifier)
