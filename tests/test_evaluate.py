@@ -189,6 +189,16 @@ def test_a_folder_of_other_files_is_refused(latent, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
+def test_a_folder_another_run_writes_is_refused(tmp_path, capsys, monkeypatch):
+    from zsac._atomic import output_lock
+
+    monkeypatch.setattr(ZeroShotClassifier, "fit", lambda *a, **k: pytest.fail("training started"))
+    data = write_classes(tmp_path)
+    with output_lock(tmp_path / "out"):
+        assert main(evaluate_args(data, tmp_path / "out", "--folds", "2")) == 2
+    assert "being written by another zsac run" in one_line_error(capsys)
+
+
 @pytest.mark.parametrize(("folds", "classes"), [(2, 3), (5, 4), (1, 9), (True, 5), (2.0, 5)])
 def test_too_many_folds_for_the_classes(folds, classes):
     with pytest.raises(ConfigError, match="--folds"):

@@ -85,6 +85,22 @@ def run_evaluate(
     classifier = ZeroShotClassifier(**params, feature_cache=feature_cache(cache_dir, use_cache), progress=progress)
     classifier._check_params()  # before the dataset is listed or the folder touched
     check_results_target(out)
+    with output_lock(out):  # one zsac run at a time writes a results folder
+        return _evaluate(classifier, data=data, out=out, folds=folds, seen_holdout=seen_holdout,
+                         classes_file=classes_file, ontology=ontology, progress=progress)  # fmt: skip
+
+
+def _evaluate(
+    classifier: ZeroShotClassifier,
+    *,
+    data: Path,
+    out: Path,
+    folds: int,
+    seen_holdout: float,
+    classes_file: str | os.PathLike[str] | None,
+    ontology: str | os.PathLike[str] | None,
+    progress: bool,
+) -> EvaluationResult:
     clips, names = dataset_clips(data)
     check_folds(folds, len(names))  # before any warning about the class texts: this one ends the run
     if classes_file is None and (data / "classes.csv").is_file():
@@ -98,12 +114,11 @@ def run_evaluate(
             logger.warning("%s does not describe %s; their names stand in", classes_file, unlisted)
     elif ontology is not None and (data / "meta" / "esc50.csv").is_file():
         class_texts = esc50_class_info(names, ontology=ontology)
-    with output_lock(out):  # one zsac run at a time writes a results folder
-        return cross_validate(
-            classifier, [clip.path for clip in clips], [clip.label for clip in clips], out=out, n_folds=folds,
-            holdout=seen_holdout, class_texts=class_texts, clip_ids=[_clip_id(clip.path, data) for clip in clips],
-            data=str(data), progress=progress,
-        )  # fmt: skip
+    return cross_validate(
+        classifier, [clip.path for clip in clips], [clip.label for clip in clips], out=out, n_folds=folds,
+        holdout=seen_holdout, class_texts=class_texts, clip_ids=[_clip_id(clip.path, data) for clip in clips],
+        data=str(data), progress=progress,
+    )  # fmt: skip
 
 
 def _clip_id(path: Path, data: Path) -> str:

@@ -188,7 +188,7 @@ def evaluate_fold(
     absent = [name for name in test_names if name not in set(labels.tolist())]
     if absent:
         raise DataError(f"the test classes {absent} have no clips")
-    held = np.zeros(n_clips, dtype=bool) if held_out is None else np.asarray(held_out, dtype=bool)
+    held = np.zeros(n_clips, dtype=bool) if held_out is None else np.array(held_out, dtype=bool)  # a copy
     if held.shape != (n_clips,):
         raise DataError(f"held_out has shape {held.shape}, expected ({n_clips},) like the clips")
     ids = [str(i) for i in range(n_clips)] if clip_ids is None else [str(c) for c in clip_ids]
