@@ -119,7 +119,13 @@ def fit_spy(monkeypatch):
     return calls
 
 
-def test_no_fold_fits_on_its_test_classes_or_held_out_clips(latent, tmp_path, fit_spy):
+@pytest.fixture
+def no_figures(monkeypatch):
+    """Skip the report's tables and figures (a second or two each) in tests that do not read them."""
+    monkeypatch.setattr("zsac.reproduce.cross_validation.write_report", lambda *args, **kwargs: {})
+
+
+def test_no_fold_fits_on_its_test_classes_or_held_out_clips(latent, tmp_path, fit_spy, no_figures):
     X, labels, classifier = latent
     cross_validate(classifier, X, labels, out=tmp_path / "out", n_folds=3, progress=False)
     folds = list(random_class_folds(sorted(set(labels)), n_folds=3, seed=0).values())
@@ -159,7 +165,7 @@ def test_results_folder_tables_and_figures(latent, tmp_path):
     assert config["folds"] == 4 and config["classifier"]["lam"] == 1.0 and "progress" not in config["classifier"]
 
 
-def test_rerun_skips_finished_folds_and_refuses_another_configuration(latent, tmp_path, fit_spy):
+def test_rerun_skips_finished_folds_and_refuses_another_configuration(latent, tmp_path, fit_spy, no_figures):
     X, labels, classifier = latent
     out = tmp_path / "out"
     cross_validate(classifier, X, labels, out=out, n_folds=3, progress=False)
@@ -257,6 +263,7 @@ def test_bad_folds_are_one_line_errors(tmp_path, capsys, monkeypatch, folds, mes
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # trains a (tiny) VGGish per fold
 def test_command_end_to_end_with_vggish(tmp_path, capsys):
     wav_classes, out = write_classes(tmp_path), tmp_path / "out"
     tiny = ["--conv-channels", "2", "2", "2", "2", "--fc-units", "8", "--max-epochs", "1", "--folds", "2"]
