@@ -48,7 +48,7 @@ def _library_defaults(command: str, dataset: str | None) -> dict:
     """What each command's options default to in the library, in the order the command passes them on."""
     run = getattr(commands, COMMANDS[command].run)
     sources = [_signature_defaults(run)]
-    if command == "train":
+    if command in ("train", "evaluate"):
         sources.append(_signature_defaults(ZeroShotClassifier))
     elif command == "train-acoustic":
         sources.append(_field_defaults(VGGishConfig))

@@ -202,3 +202,14 @@ def test_a_bad_metric_is_a_config_error(category):
         plots.per_class_figure(wrong[wrong["spec"] == "WLE"])
     summary = summary_frame(records)
     assert set(summary["n_runs"]) == {10}
+
+
+def test_seen_unseen_axes_reach_the_dots_beyond_the_curve():
+    """A model that never names an unseen class: its dot at (S, U = 0) lies far right of where the curve ends."""
+    curve = [0.6, *[0.0] * 100]  # U > 0 only at S = 0
+    base = {"dataset": "own", "setting": "2_class_folds", "acoustic": "vggish", "spec": "WLE", "seed": 0,
+            "top1": 0.5, "map": 0.7, "n_classes": 2, "n_clips": 10, "lambda": 1.0, "gzsl_curve": curve}  # fmt: skip
+    gzsl = {"seen": 0.7, "unseen": 0.0, "h": 0.0, "seen_uncalibrated": 0.8, "unseen_uncalibrated": 0.0,
+            "h_uncalibrated": 0.0, "ausuc": 0.01}  # fmt: skip
+    fig = plots.seen_unseen_figure([{**base, "test_fold": f"Fold{k}", "gzsl": gzsl} for k in range(2)])
+    assert fig.axes[0].get_xlim()[1] >= 0.8

@@ -69,6 +69,15 @@ COMMANDS: dict[str, Command] = {
         "classifies sounds of any classes by name or description (zsac classify).",
         module="train", run="run_train",
     ),
+    "evaluate": Command(
+        "measure zero-shot accuracy on your own labelled classes",
+        "Class-split cross-validation of the classifier that zsac train would give: the classes are dealt into K "
+        "random folds, and for each fold a classifier trained on the other classes (less a held-out share of their "
+        "clips) classifies the fold's clips zero-shot (Top-1, mAP, per class) and, among all classes, the "
+        "generalised way (seen and unseen accuracy, their harmonic mean H, AUSUC). Writes a results folder with "
+        "tables and figures; a rerun skips finished folds.",
+        module="evaluate", run="run_evaluate",
+    ),
     "classify": Command(
         "classify audio files into any classes, named or described",
         "Classify each file (as a whole: the mean of its 0.96-s segment embeddings; with --timeline also per "

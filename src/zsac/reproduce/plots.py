@@ -827,7 +827,8 @@ def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure 
                 markerfacecolor="white", markeredgecolor=colour, markersize=3.5,
             )  # fmt: skip
             handles.append(line)
-            labels.append(f"{learner} {spec}: H {runs['gzsl.h'].mean():.3f}, AUSUC {runs['gzsl.ausuc'].mean():.3f}")
+            named = spec if learner == "(none)" else f"{learner} {spec}"  # records without a learner name none
+            labels.append(f"{named}: H {runs['gzsl.h'].mean():.3f}, AUSUC {runs['gzsl.ausuc'].mean():.3f}")
         handles += [
             Line2D([], [], marker="o", color="#555555", linestyle="none", markersize=3.5),
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="#555555", linestyle="none",
@@ -836,8 +837,14 @@ def seen_unseen_figure(records: Records, *, title: str | None = None) -> Figure 
         labels += ["mean (S, U) at the γ chosen on validation classes", "mean (S, U) at γ = 0 (no calibration)"]
         ax.set_xlabel("seen-class accuracy S (per class)")
         ax.set_ylabel("unseen-class accuracy U (per class)")
-        top_u = max(float(curve.max()) for *_, curve in lines)
-        top_s = max(float(np.linspace(0, 1, curve.size)[curve > 0].max(initial=0.05)) for *_, curve in lines)
+        # The axes reach the curves and the dots: a dot at U = 0 lies beyond where its curve ends.
+        dots = [(runs[f"gzsl.seen{kind}"].mean(), runs[f"gzsl.unseen{kind}"].mean())
+                for *_, runs, _ in lines for kind in ("", "_uncalibrated")]  # fmt: skip
+        top_u = max(*(float(curve.max()) for *_, curve in lines), *(float(u) for _, u in dots))
+        top_s = max(
+            *(float(np.linspace(0, 1, curve.size)[curve > 0].max(initial=0.05)) for *_, curve in lines),
+            *(float(s) for s, _ in dots),
+        )
         ax.set_xlim(0, min(1.0, max(0.1, top_s * 1.1 + 0.025)))
         ax.set_ylim(0, min(1.0, max(0.05, top_u * 1.15)))
         _style_axes(ax)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,9 @@ def write_report(
     predictions: pd.DataFrame | None = None,
     *,
     notes: Sequence[str] = (),
+    tables: Callable[[pd.DataFrame, pd.DataFrame | None, Sequence[str]], str] | None = None,
+    title: str | None = None,
+    per_fold: bool | None = None,
 ) -> dict[str, Path]:
     """Write a run's results, summary, Markdown tables and figures into ``out_dir``.
 
@@ -136,6 +139,16 @@ def write_report(
         XI and the per-class and confusion figures. An empty frame without columns counts as none.
     notes : sequence of str
         Remarks on the run (e.g. a partial dataset copy), listed at the top of ``tables.md``.
+    tables : callable, optional
+        ``tables(frame, predictions, notes)``, the text of ``tables.md`` from the records'
+        frame, the checked predictions (or None) and ``notes``; default: the reproduction's
+        tables beside the paper's. ``zsac evaluate`` passes its own.
+    title : str, optional
+        The first line of every figure's title (default:
+        :func:`~zsac.reproduce.plots.describe_setting`).
+    per_fold : bool, optional
+        Whether to draw the per-fold figure; default: only for the partitions whose folds hold the
+        same classes in every run (see above).
 
     Returns
     -------
@@ -155,24 +168,25 @@ def write_report(
 
     record(write_records_csv(out_dir / "results.csv", frame))
     record(write_records_csv(out_dir / "summary.csv", summary_frame(frame)))
-    record(_write_text(out_dir / "tables.md", _tables(frame, predictions, notes)))
+    record(_write_text(out_dir / "tables.md", (tables or _tables)(frame, predictions, notes)))
 
     figures = out_dir / "plots"
     for (dataset, setting, acoustic), group in frame.groupby(["dataset", "setting", "acoustic"], sort=False):
         stem = f"{safe_name(dataset)}_{safe_name(setting)}_{safe_name(acoustic)}"
-        description = plots.describe_setting(dataset, setting, acoustic)
-        record(plots.save_figure(plots.headline_figure(group), figures / f"{stem}_headline.png"))
-        seen_unseen = plots.seen_unseen_figure(group)
+        description = title or plots.describe_setting(dataset, setting, acoustic)
+        record(plots.save_figure(plots.headline_figure(group, title=title), figures / f"{stem}_headline.png"))
+        seen_unseen = plots.seen_unseen_figure(group, title=title)
         if seen_unseen is not None:
             record(plots.save_figure(seen_unseen, figures / f"{stem}_seen_unseen.png"))
-        if (dataset, setting) in _FIXED_FOLDS:
+        if (dataset, setting) in _FIXED_FOLDS if per_fold is None else per_fold:
             # One figure per learner: a fold's bars already stand for the specs.
             by_learner = [(None, group)]
             if "learner" in group.columns:
                 by_learner = list(group.groupby("learner", dropna=False, sort=True))
             for learner, runs in by_learner:
                 suffix = f"_{safe_name(learner)}" if isinstance(learner, str) and len(by_learner) > 1 else ""
-                record(plots.save_figure(plots.per_fold_figure(runs), figures / f"{stem}{suffix}_per_fold.png"))
+                figure = plots.per_fold_figure(runs, title=title)
+                record(plots.save_figure(figure, figures / f"{stem}{suffix}_per_fold.png"))
         if predictions is None:
             continue
         if frame.loc[frame["setting"] == setting, "acoustic"].nunique() > 1 and "acoustic" not in predictions.columns:
