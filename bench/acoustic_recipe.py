@@ -7,7 +7,9 @@ on the clips of the other 8 classes (``--clips-per-class`` of each, a seeded dra
 recipe's own 80/20 split of segments); then, as ``zsac train`` does, λ of the bilinear
 model is chosen by class-split cross-validation over the 8 classes and the model is fitted
 on their clip embeddings, and every clip of the 2 held-out classes is classified among those
-2 class names (chance 0.5). SLE+SSE class embeddings (the bundled MiniLM) of the class names.
+2 class names (chance 0.5). SLE+SSE class embeddings (the bundled MiniLM) of the class names
+and of their AudioSet ontology descriptions (``--ontology``, as ``zsac train --ontology`` takes
+them for an ESC-50 root; ``--ontology ''`` for names alone).
 
 Variants are cumulative from the paper's recipe (``paper``) to the full ``zsac`` recipe,
 plus the full recipe without each lever, and the MobileNet backbone.
@@ -41,7 +43,7 @@ from zsac.datasets import esc50_clips, esc50_dir
 from zsac.features import FeatureCache
 from zsac.inputs import examples_of
 from zsac.protocols import random_class_folds
-from zsac.semantic import SemanticConfig, label_from_name
+from zsac.semantic import SemanticConfig, esc50_class_info, label_from_name
 from zsac.semantic.side_info import ClassInfo
 from zsac.semantic.specs import SemanticEmbedder, classes_from_texts
 
@@ -104,6 +106,11 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=CPU_WIDTHS["max_epochs"])
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--csv", help="append one row per run to this CSV")
+    parser.add_argument(
+        "--ontology",
+        default=_default_ontology(),
+        help="AudioSet ontology.json: class descriptions ('' for names)",
+    )
     parser.add_argument("--save-embeddings", help="keep each run's clip embeddings here (npz), for the semantic side")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -116,7 +123,12 @@ def main() -> None:
     labels = np.array([clip.label for clip in clips])
     classes = sorted(set(labels.tolist()))
     embedder = SemanticEmbedder.from_config(SemanticConfig(semantic="SLE+SSE"), progress=False)
-    texts = classes_from_texts([ClassInfo(name=label_from_name(c)) for c in classes], spec="SLE+SSE")
+    if args.ontology:  # as zsac train --ontology describes an ESC-50 root's classes
+        infos = [ClassInfo(name=label_from_name(i.name), description=i.description)
+                 for i in esc50_class_info(classes, ontology=args.ontology)]  # fmt: skip
+    else:
+        infos = [ClassInfo(name=label_from_name(c)) for c in classes]
+    texts = classes_from_texts(infos, spec="SLE+SSE")
     class_embeddings = embedder.embed("SLE+SSE", texts).embeddings
 
     rows = []
@@ -155,6 +167,11 @@ def main() -> None:
             print(f"| {variant} | {n_clips} | {len(chosen)} | {np.mean(val):.3f} ± {np.std(val):.3f} "
                   f"| {np.mean(zs):.3f} ± {np.std(zs):.3f} | {np.mean([r['epochs'] for r in chosen]):.1f} "
                   f"| {np.mean([r['seconds'] for r in chosen]):.1f} |")  # fmt: skip
+
+
+def _default_ontology() -> str:
+    path = Path(os.environ.get("ZSAC_DATA_DIR", "")) / "audioset" / "ontology.json"
+    return str(path) if os.environ.get("ZSAC_DATA_DIR") and path.is_file() else ""
 
 
 def _clip_budget(labels: np.ndarray, n_clips: int, *, seed: int) -> np.ndarray:
