@@ -90,9 +90,18 @@ VARIANTS: dict[str, dict] = {
     "zsac-gain-shift": {"recipe": "zsac", "gain_db": 0.0, "time_shift": 0},
     "zsac-label_smoothing": {"recipe": "zsac", "label_smoothing": 0.0},
     "zsac-min_epochs": {"recipe": "zsac", "min_epochs": 0},
+    "zsac-adamw-cosine": {
+        "recipe": "zsac",
+        "optimizer": "adam",
+        "weight_decay": 0.0,
+        "warmup_epochs": 0,
+        "lr_schedule": "constant",
+    },  # fmt: skip
     "zsac-lr/3": {"recipe": "zsac", "learning_rate": 1e-3},
     "zsac-lrx3": {"recipe": "zsac", "learning_rate": 1e-2},
     "zsac-mobilenet": {"recipe": "zsac", "backbone": "mobilenet"},
+    "zsac-batch32": {"recipe": "zsac", "batch_size": 32},
+    "zsac-60epochs": {"recipe": "zsac", "max_epochs": 60},
 }
 
 

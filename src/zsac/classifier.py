@@ -213,7 +213,7 @@ class ZeroShotClassifier(ZsacEstimator):
         fc_units: int = _VGGISH.fc_units,
         max_epochs: int = _VGGISH.max_epochs,
         patience: int = _VGGISH.patience,
-        batch_size: int = _VGGISH.batch_size,
+        batch_size: int | None = _VGGISH.batch_size,
         learning_rate: float | None = _VGGISH.learning_rate,
         validation_fraction: float = _VGGISH.validation_fraction,
         split_unit: str = _VGGISH.split_unit,

@@ -195,7 +195,7 @@ def protocol_vggish(vggish: VGGishConfig) -> dict[str, Any]:
     # folders written before recipes existed keep their configuration (and their finished folds).
     levers = vggish.levers()
     for name in ("recipe", *RECIPE_FIELDS):
-        if name != "learning_rate":
+        if name not in ("learning_rate", "batch_size"):  # recorded before recipes existed
             recorded.pop(name)
     if vggish.recipe != "paper" or levers:
         recorded |= {"recipe": vggish.recipe, "levers": levers}
