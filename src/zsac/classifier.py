@@ -653,9 +653,9 @@ class ZeroShotClassifier(ZsacEstimator):
         scores = self.bilinear_.decision_function(acoustic_embeddings, table.embeddings)
         seen = self._is_training_class(table.names)
         gamma = self.calibration_ if 0 < np.count_nonzero(seen) < seen.size else 0.0
-        ranking = Ranking(list(table.names), scores, np.empty(0), seen=seen, calibration=gamma)
-        ranking.probabilities = softmax(ranking.calibrated_scores / self.temperature, axis=1)
-        return ranking
+        calibrated = scores - gamma * seen
+        probabilities = softmax(calibrated / self.temperature, axis=1)
+        return Ranking(list(table.names), scores, probabilities, seen=seen, calibration=gamma)
 
     def decision_function(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
         """Compatibility F(x, z) = θ(x)ᵀ W φ(z) of every clip with every class (eq. 4).
@@ -709,7 +709,8 @@ class ZeroShotClassifier(ZsacEstimator):
                                  names=tuple(names), spec=self.semantic)  # fmt: skip
         table = self.class_table(names if classes is None else classes)
         # Before any audio work: a label outside the classes could only ever count as a miss.
-        unknown = [name for name in names if name not in set(table.names)]
+        offered = set(table.names)
+        unknown = [name for name in names if name not in offered]
         if unknown:
             shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
             raise DataError(
