@@ -34,6 +34,7 @@ from zsac.evaluation import (
     seen_unseen_accuracy,
     seen_unseen_curve,
 )
+from zsac.protocols import seen_class_holdout
 from zsac.semantic.tables import ClassTable, load_class_table
 
 #: What the over-scoring learner adds to the scores of its training classes: far more than the gaps
@@ -168,6 +169,26 @@ def test_calibration_selection_undoes_a_learner_that_over_scores_its_training_cl
     assert BIAS - 5 < chosen.gamma < BIAS + 5, chosen.gamma
     assert chosen.harmonic_mean > 0.6 and chosen.seen > 0.6 and chosen.unseen > 0.6  # observed 0.71, 0.69, 0.78
     assert not hasattr(estimator, "W_")  # copied, never fitted itself
+
+
+def test_the_clips_kept_out_never_reach_a_fold_fit():
+    from spy_learners import Fits, SpyRidge, zero_shot_problem
+
+    theta, labels, phi = zero_shot_problem(n_classes=8, per_class=6)
+    phi = np.stack([phi[c] for c in range(8)])
+    folds = class_folds(8, seed=0)
+    for kept_out in (None, np.arange(labels.size) % 3 == 0):
+        fits = Fits()
+        chosen = select_calibration_by_class_folds(theta, labels, phi, estimator=SpyRidge(fits=fits), folds=folds,
+                                                   kept_out=kept_out)  # fmt: skip
+        assert chosen.n_folds == len(fits) == len(folds)
+        expected = seen_class_holdout(labels.tolist(), range(8), seed=0) if kept_out is None else kept_out
+        assert expected.any()
+        for (fitted, _, _), held_out in zip(fits, folds, strict=True):
+            used = ~np.isin(labels, held_out) & ~expected  # the fold's seen clips, less those kept out
+            np.testing.assert_array_equal(fitted, theta[used])
+    with pytest.raises(ConfigError, match="kept_out must mark each"):
+        select_calibration_by_class_folds(theta, labels, phi, estimator=SpyRidge(), folds=folds, kept_out=[True])
 
 
 def test_no_folds_or_no_seen_clip_to_keep_out_is_no_calibration():
@@ -424,22 +445,56 @@ def test_report_prints_each_figure_next_to_chance(capsys):
     assert "not measured (needs at least 4 training classes)" in out and "VGGish" not in out
 
 
-def test_run_train_reports_the_figures_of_the_fitted_classifier(tmp_path, caplog, capsys):
-    data, rng = tmp_path / "sounds", np.random.default_rng(0)
+#: A VGGish that trains in about a second: the figures, not their quality, are under test.
+TINY_TRAINING = {"conv_channels": (4, 4, 4, 4), "fc_units": 8, "max_epochs": 2, "patience": 2, "quantize": False,
+                 "progress": False, "lam": 1.0, "max_iter": 50}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sounds(tmp_path_factory):
+    """4 classes of 3 one-second tones, and a WLE table of their names."""
+    root, rng = tmp_path_factory.mktemp("sounds"), np.random.default_rng(0)
     names = ("hum", "whistle", "hiss", "clicks")
     for k, name in enumerate(names):
-        (data / name).mkdir(parents=True)
+        (root / "data" / name).mkdir(parents=True)
         for i in range(3):
             t = np.arange(16_000) / 16_000
             wave = np.sin(2 * np.pi * 200 * (k + 1) * t) + 0.1 * rng.standard_normal(t.size)
-            sf.write(data / name / f"{i}.wav", (0.4 * wave).astype(np.float32), 16_000)
+            sf.write(root / "data" / name / f"{i}.wav", (0.4 * wave).astype(np.float32), 16_000)
     rows = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
-    table = ClassTable(rows, names=names).save(tmp_path / "wle.npz")
+    table = ClassTable(rows, names=names).save(root / "wle.npz")
+    return types.SimpleNamespace(data=root / "data", table=table, names=names)
+
+
+@pytest.mark.parametrize("split_unit", ["clip", "segment"])
+def test_vggish_validation_clips_are_the_seen_clips_kept_out_when_it_split_by_clip(sounds, split_unit, monkeypatch):
+    from zsac import classifier as module
+    from zsac.acoustic.training import stratified_split
+
+    given = []
+
+    def spy(*args, **kwargs):
+        given.append(kwargs["kept_out"])
+        return select_calibration_by_class_folds(*args, **kwargs)
+
+    monkeypatch.setattr(module, "select_calibration_by_class_folds", spy)
+    paths = sorted(sounds.data.glob("*/*.wav"))
+    labels = [path.parent.name for path in paths]
+    model = ZeroShotClassifier(semantic="WLE", tables={"WLE": str(sounds.table)}, split_unit=split_unit,
+                               feature_cache=False, seed=3, **TINY_TRAINING).fit(paths, labels)  # fmt: skip
+    if split_unit == "segment":  # no clip escapes VGGish's training: the seeded share of each class
+        assert given == [None]
+    else:
+        expected = stratified_split(np.searchsorted(model.classes_, labels), validation_fraction=0.2, seed=3)
+        assert expected.any()
+        np.testing.assert_array_equal(given[0], expected)
+
+
+def test_run_train_reports_the_figures_of_the_fitted_classifier(sounds, tmp_path, caplog, capsys):
     with caplog.at_level(logging.WARNING, logger="zsac"):
         summary = run_train(
-            data=data, out=tmp_path / "m", semantic="WLE", tables={"WLE": str(table)}, conv_channels=(4, 4, 4, 4),
-            fc_units=8, max_epochs=2, patience=2, quantize=False, use_cache=False, progress=False, lam=1.0,
-            max_iter=50,
+            data=sounds.data, out=tmp_path / "m", semantic="WLE", tables={"WLE": str(sounds.table)}, use_cache=False,
+            **TINY_TRAINING,
         )  # fmt: skip
     loaded = ZeroShotClassifier.load(tmp_path / "m")
     assert summary["class_fold_chance"] == 0.5 and summary["val_chance"] == 0.25  # 2 folds of 2; 4 classes

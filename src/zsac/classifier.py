@@ -580,19 +580,28 @@ class ZeroShotClassifier(ZsacEstimator):
             self.lambda_, self.lambda_scores_ = float(self.lam), {}
         self.bilinear_ = self._bilinear(self.lambda_).fit(acoustic, label_index, self.class_embeddings_)
         self.degenerate_ = warn_if_degenerate(self.bilinear_, acoustic, self.class_embeddings_)
-        self._fit_calibration(acoustic, label_index, chosen.folds if self.lam == "auto" else None)
+        unheard = None
+        if self.acoustic_history_ and self.split_unit == "clip":
+            from .acoustic.training import stratified_split  # torch is loaded already: VGGish was trained
+
+            # VGGish's validation clips: it never trained on them, so (unlike the clips it trained on)
+            # their seen-class scores are as high as a new recording's, not inflated.
+            unheard = stratified_split(label_index, validation_fraction=self.validation_fraction, seed=self.seed)
+        self._fit_calibration(acoustic, label_index, chosen.folds if self.lam == "auto" else None, unheard)
         self._check_text_models = False
         self._training_keys = None
         return self
 
-    def _fit_calibration(self, acoustic: np.ndarray, label_index: np.ndarray, folds: list | None) -> None:
+    def _fit_calibration(
+        self, acoustic: np.ndarray, label_index: np.ndarray, folds: list | None, kept_out: np.ndarray | None
+    ) -> None:
         """γ by class-split cross-validation, and the held-out-class figures the ``zsac train`` report prints."""
         folds = class_folds(len(self.classes_), seed=self.seed) if folds is None else folds
         selection = None
         if folds:
             selection = select_calibration_by_class_folds(
                 acoustic, label_index, self.class_embeddings_, estimator=self._bilinear(self.lambda_), folds=folds,
-                seed=self.seed,
+                seed=self.seed, kept_out=kept_out,
             )  # fmt: skip
         if selection is None:
             self.calibration_scores_ = {}

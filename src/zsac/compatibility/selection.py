@@ -465,6 +465,7 @@ def select_calibration_by_class_folds(
     folds: Sequence[Sequence[int]],
     seed: int = 0,
     holdout_fraction: float = SEEN_HOLDOUT_FRACTION,
+    kept_out: np.ndarray | None = None,
 ) -> CalibrationSelection | None:
     """Calibrated stacking's γ (Chao et al. 2016) by class-split cross-validation over the training classes.
 
@@ -493,6 +494,10 @@ def select_calibration_by_class_folds(
         Seeds the seen clips kept out.
     holdout_fraction : float
         The share of each seen class's clips kept out of the fold's fit.
+    kept_out : np.ndarray [shape=(n_clips,)], bool, or None
+        The seen clips to keep out instead (e.g. clips that the acoustic model did not train
+        on either); None: a seeded ``holdout_fraction`` of each class
+        (:func:`zsac.protocols.seen_class_holdout`).
 
     Returns
     -------
@@ -501,7 +506,11 @@ def select_calibration_by_class_folds(
     """
     labels = np.asarray(labels)
     n_classes = len(class_embeddings)
-    kept_out = seen_class_holdout(labels.tolist(), range(n_classes), fraction=holdout_fraction, seed=seed)
+    if kept_out is None:
+        kept_out = seen_class_holdout(labels.tolist(), range(n_classes), fraction=holdout_fraction, seed=seed)
+    kept_out = np.asarray(kept_out, dtype=bool)
+    if kept_out.shape != labels.shape:
+        raise ConfigError(f"kept_out must mark each of the {labels.size} clips, got shape {kept_out.shape}")
     candidates, outcomes = [np.zeros(1)], []
     for held_out in folds:
         unseen = np.isin(labels, held_out)
