@@ -205,12 +205,13 @@ def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
     if accuracy is not None:
         lines.append(f"VGGish validation accuracy {accuracy:.3f} (chance {summary['val_chance']:.3f})")
     scores = summary["calibration_scores"]
-    line = f"calibration γ={summary['calibration']:.4g}"
+    line = f"calibration γ={summary['calibration']:.3g}"
     if scores:
+        learnt = "learnt" if summary["calibration"] == scores["gamma"] else f"learnt γ={scores['gamma']:.3g}"
         line += (
-            f"; with training and held-out classes together, cross-validated H {scores['harmonic_mean']:.3f} "
-            f"(seen {scores['seen']:.3f}, unseen {scores['unseen']:.3f}) at the learnt γ={scores['gamma']:.4g}, "
-            f"H {scores['harmonic_mean_at_0']:.3f} at γ=0"
+            f" ({learnt}); training and held-out classes ranked together, cross-validated: "
+            f"H {scores['harmonic_mean']:.3f} (seen {scores['seen']:.3f}, unseen {scores['unseen']:.3f}) at the "
+            f"learnt γ, H {scores['harmonic_mean_at_0']:.3f} at γ=0"
         )
     lines.append(line)
     sys.stdout.write("\n".join(lines) + "\n")
