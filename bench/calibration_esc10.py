@@ -10,7 +10,7 @@ The table gives per-class seen (S) and unseen (U) accuracy and their harmonic me
 
 Usage:
     ZSAC_DATA_DIR=../shared/data python bench/calibration_esc10.py [--folds 0 1 2 3 4] [--seed 0]
-        [--conv-channels 8 16 32 64 --fc-units 128 --max-epochs 30] [--semantic SLE+SSE]
+        [--conv-channels 8 16 32 64 --fc-units 128 --max-epochs 30] [--semantic SLE+SSE] [--split-unit clip]
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def main() -> None:
     parser.add_argument("--conv-channels", type=int, nargs=4, default=[8, 16, 32, 64])
     parser.add_argument("--fc-units", type=int, default=128)
     parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument(
+        "--split-unit",
+        default="segment",
+        help="VGGish's validation split (clip: γ is learnt on clips VGGish never trained on)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -55,7 +60,7 @@ def main() -> None:
         started = time.perf_counter()
         model = ZeroShotClassifier(
             semantic=args.semantic, conv_channels=tuple(args.conv_channels), fc_units=args.fc_units,
-            max_epochs=args.max_epochs, seed=args.seed, progress=False,
+            max_epochs=args.max_epochs, split_unit=args.split_unit, seed=args.seed, progress=False,
         ).fit([c.path for c in train], [c.label for c in train])  # fmt: skip
         trained = time.perf_counter() - started
         embeddings = model.transform([c.path for c in test])
