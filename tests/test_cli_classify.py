@@ -345,3 +345,43 @@ class TestTextSources:
         assert code == 0, captured.err
         data = json.loads(captured.out)
         assert data["classes"] == ["siren", "low_hum"] and len(data["files"]) == 1
+
+
+class TestCalibrationAndLabelTemplate:
+    def test_calibration_applies_when_training_and_new_classes_mix(self, model, recordings, capsys) -> None:
+        learnt = ZeroShotClassifier.load(model).calibration_
+        args = ["-q", "classify", str(model), str(recordings / "hum.wav"), "--format", "json"]
+        for extra, classes, gamma in [
+            ([], ["low_hum", "a siren"], learnt),
+            (["--calibration", "none"], ["low_hum", "a siren"], 0.0),
+            (["--calibration", "1000"], ["low_hum", "a siren"], 1000.0),
+            (["--calibration", "1000"], ["low_hum", "hiss"], 0.0),  # training classes only: no calibration
+        ]:
+            assert main([*args, "--classes", *classes, *extra]) == 0
+            data = json.loads(capsys.readouterr().out)
+            assert data["calibration"] == gamma and data["training_classes"] == [c for c in classes if c != "a siren"]
+            best = data["files"][0]["predictions"][0]
+            if gamma == 1000.0:
+                assert best["class"] == "a siren"  # a training class 1000 down never wins
+        assert main([*args, "--calibration", "nan"]) == 2
+        assert "calibration must be auto, none or a finite number" in capsys.readouterr().err
+
+    def test_label_template_shapes_the_new_class_texts(self, model, recordings, monkeypatch, capsys) -> None:
+        from zsac.semantic.specs import SemanticEmbedder
+
+        embedded = []
+        original = SemanticEmbedder.embed
+
+        def recording(self, spec, classes):
+            embedded.extend(c.label for c in classes)
+            return original(self, spec, classes)
+
+        monkeypatch.setattr(SemanticEmbedder, "embed", recording)
+        clip = [recordings / "hum.wav"]
+        run_classify(model=model, files=clip, classes=["siren"], label_template="the sound of {label}", progress=False)
+        assert "the sound of siren" in embedded and "siren" not in embedded
+        embedded.clear()
+        run_classify(model=model, files=clip, classes=["siren"], progress=False)
+        assert "siren" in embedded and "the sound of siren" not in embedded
+        assert main(["-q", "classify", str(model), str(clip[0]), "--classes", "x", "--label-template", "no field"]) == 2
+        assert "needs a {label} field" in capsys.readouterr().err

@@ -37,6 +37,9 @@ __all__ = [
     "parse_seed",
     "parse_float_list",
     "parse_lambda",
+    "parse_calibration",
+    "check_calibration",
+    "CALIBRATION_MODES",
     "MAX_SEED",
 ]
 
@@ -204,6 +207,30 @@ def parse_lambda(text: str) -> float | str:
         return float(text)
     except ValueError as exc:
         raise ConfigError(f"λ must be 'auto' or a number, got {text!r}") from exc
+
+
+#: The words a calibration may be besides a number: learnt at fit time, or none (γ = 0).
+CALIBRATION_MODES = ("auto", "none")
+
+
+def check_calibration(value: Any) -> None:
+    """Raise ConfigError unless ``value`` is ``"auto"``, ``"none"`` or a finite number (γ of calibrated stacking)."""
+    if isinstance(value, str) and value in CALIBRATION_MODES:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"calibration must be auto, none or a finite number, got {value!r}")
+
+
+def parse_calibration(text: str) -> float | str:
+    """``"auto"``, ``"none"``, or a finite number (checked)."""
+    if text in CALIBRATION_MODES:
+        return text
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise ConfigError(f"calibration must be auto, none or a finite number, got {text!r}") from exc
+    check_calibration(value)
+    return value
 
 
 def check_settings(source: Any) -> None:

@@ -132,12 +132,16 @@ class ClassificationRun:
     """What :func:`classify_files` returns: results in input order, and the files that failed.
 
     ``window_s`` is the timeline's window in seconds (whole 0.96-s segments), or None.
+    ``training_classes`` are the classes that the classifier was trained on, and
+    ``calibration`` the γ subtracted from their scores (0 unless new classes compete with them).
     """
 
     classes: list[str]
     results: list[FileResult]
     failures: dict[str, str]
     window_s: float | None = None
+    training_classes: list[str] = dataclasses.field(default_factory=list)
+    calibration: float = 0.0
 
 
 def check_window_seconds(seconds: float | str) -> float:
@@ -234,12 +238,14 @@ def classify_files(
     files = [Path(f) for f in files]
     results: list[FileResult] = []
     failures: dict[str, str] = {}
+    ranking = None  # which classes are training classes, and the calibration: the same for every chunk
     with tqdm(total=len(files), desc="classifying", unit="file", disable=not progress) as bar:
         for chunk in _chunks(files, chunk_size):
             batch = classifier.embed_segments(chunk, skip_errors=True)
             failures.update(batch.failures)
             if batch.segments:
-                ranked = classifier.rank(batch.clip_embeddings(), classes=table).top(top_k)
+                ranking = classifier.rank(batch.clip_embeddings(), classes=table)
+                ranked = ranking.top(top_k)
                 for name, segments, top in zip(batch.names, batch.segments, ranked, strict=True):
                     duration = _duration(name, len(segments))
                     windows = []
@@ -257,7 +263,15 @@ def classify_files(
     if not results and failures:
         raise _nothing_done(failures, "classified")
     window_s = None if window is None else window * SEGMENT_SECONDS
-    return ClassificationRun(classes=list(table.names), results=results, failures=failures, window_s=window_s)
+    seen = getattr(ranking, "seen", None)
+    seen = [] if seen is None else [name for name, is_seen in zip(table.names, seen, strict=True) if is_seen]
+    calibration = float(getattr(ranking, "calibration", 0.0))
+    if calibration:
+        logger.info("calibration γ=%g subtracted from the scores of the training classes %s", calibration, seen)
+    return ClassificationRun(
+        classes=list(table.names), results=results, failures=failures, window_s=window_s, training_classes=seen,
+        calibration=calibration,
+    )  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -366,7 +380,10 @@ def _as_json(run: ClassificationRun) -> str:
                 {"start_s": round(a, 2), "end_s": round(b, 2), "predictions": entries(r)} for a, b, r in result.timeline
             ]
         files.append(item)
-    document = {"classes": run.classes, "files": files, "failures": run.failures}
+    document = {
+        "classes": run.classes, "training_classes": run.training_classes, "calibration": run.calibration,
+        "files": files, "failures": run.failures,
+    }  # fmt: skip
     if run.window_s is not None:
         document["timeline_window_s"] = round(run.window_s, 2)
     return json.dumps(document, indent=2) + "\n"

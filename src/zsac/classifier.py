@@ -9,7 +9,10 @@
   (Section III-C, Table V; :class:`~zsac.semantic.SemanticEmbedder`);
 - the bilinear compatibility F(x, z) = θ(x)ᵀ W φ(z) trained with WARP (eqs. 4-9), λ chosen
   by class-split cross-validation over the training classes
-  (:func:`~zsac.compatibility.select_lambda_by_class_folds`).
+  (:func:`~zsac.compatibility.select_lambda_by_class_folds`);
+- beyond the paper, a calibration γ (calibrated stacking, Chao et al. 2016) learnt by the
+  same class folds (:func:`~zsac.compatibility.selection.select_calibration_by_class_folds`)
+  and subtracted from the training classes' scores when they compete with new classes.
 
 At prediction time the classes are any texts, so clips are classified into classes that
 the classifier never heard (eq. 5).
@@ -32,6 +35,7 @@ from scipy.special import softmax
 
 from ._estimator import ZsacEstimator, check_fitted
 from ._settings import (
+    check_calibration,
     check_choice,
     check_device_name,
     check_lambda_grid,
@@ -40,6 +44,7 @@ from ._settings import (
     describe,
     document_parameters,
     infos_of,
+    parse_calibration,
     parse_device,
     parse_float_list,
     parse_lambda,
@@ -57,13 +62,20 @@ from .checkpoint import (
     write_classifier_folder,
 )
 from .compatibility.bilinear import SOLVERS, Bilinear, load_bilinear, save_bilinear
-from .compatibility.selection import PAPER_LAMBDA_GRID, select_lambda_by_class_folds, warn_if_degenerate
+from .compatibility.selection import (
+    PAPER_LAMBDA_GRID,
+    class_fold_chance,
+    class_folds,
+    select_calibration_by_class_folds,
+    select_lambda_by_class_folds,
+    warn_if_degenerate,
+)
 from .errors import CheckpointError, ConfigError, DataError
 from .features import FeatureCache
 from .inputs import SegmentBatch, checked_embeddings, examples_of, file_segments, input_kind
 from .ranking import Ranking
 from .semantic.config import SemanticConfig
-from .semantic.side_info import ClassInfo, training_class_texts
+from .semantic.side_info import ClassInfo, class_name_key, label_from_name, training_class_texts
 from .semantic.specs import SemanticEmbedder, check_embeddable, classes_from_texts, parse_spec, warn_on_drift
 from .semantic.tables import ClassTable
 
@@ -119,6 +131,40 @@ _VGGISH = VGGishConfig()
 _BILINEAR = Bilinear()
 
 
+def _finite_number(value: Any, what: str, *, optional: bool = False) -> float | None:
+    """A number from a model folder's JSON, which is untrusted: finite, and not a bool."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _load_calibration(model: Any, config: dict[str, Any], params: dict[str, Any]) -> None:
+    """The calibration of a saved model (ValueError when malformed); a folder of zsac before it has none: γ = 0."""
+    if "calibration" in params:
+        try:
+            check_calibration(params["calibration"])
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+    gamma = _finite_number(config.get("calibration", 0.0), "calibration")
+    scores = config.get("calibration_scores") or {}
+    if not isinstance(scores, dict):
+        raise ValueError("'calibration_scores' is not a JSON object")
+    scores = {str(key): _finite_number(value, f"calibration_scores[{key!r}]") for key, value in scores.items()}
+    if "n_folds" in scores:
+        scores["n_folds"] = int(scores["n_folds"])
+    model.calibration_scores_ = {**scores, "gamma": gamma} if scores or gamma else {}
+    folds = config.get("class_folds") or {}
+    if not isinstance(folds, dict):
+        raise ValueError("'class_folds' is not a JSON object")
+    model.class_fold_top1_ = _finite_number(folds.get("top1"), "class_folds['top1']", optional=True)
+    model.class_fold_chance_ = _finite_number(folds.get("chance"), "class_folds['chance']", optional=True)
+    model.degenerate_ = config.get("degenerate", False)
+    if not isinstance(model.degenerate_, bool):
+        raise ValueError(f"'degenerate' must be true or false, got {model.degenerate_!r}")
+
+
 @document_parameters
 class ZeroShotClassifier(ZsacEstimator):
     """Zero-shot audio classifier: VGGish + semantic class embeddings + bilinear WARP model.
@@ -144,6 +190,24 @@ class ZeroShotClassifier(ZsacEstimator):
     lambda_ : float
     lambda_scores_ : dict of float to float
         Mean held-out Top-1 of each λ (empty when λ was given).
+    class_fold_top1_ : float or None
+        Zero-shot Top-1 of held-out training classes, classified among themselves, by
+        class-split cross-validation: the chosen λ's mean over the folds of λ selection, or
+        with λ given, that of the calibration's fold models (trained on 80% of the other
+        classes' clips). None with fewer than 4 training classes.
+    class_fold_chance_ : float or None
+        Chance of ``class_fold_top1_``: the mean over the folds of 1 / (classes held out).
+    calibration_ : float
+        The γ that prediction subtracts from the training classes' scores when they compete
+        with new classes: the learnt one (``calibration="auto"``), 0 (``"none"``) or the number given.
+    calibration_scores_ : dict
+        The calibration's cross-validation: ``gamma`` (the γ learnt), the mean over the folds
+        of per-class ``seen`` and ``unseen`` accuracy and their harmonic mean ``harmonic_mean``
+        at it, the same at γ = 0 (``seen_at_0``, ...), and ``n_folds``. Empty when it could
+        not run (fewer than 4 training classes, or classes of fewer than 3 clips).
+    degenerate_ : bool
+        Whether the fitted model's scores are nearly the same for every class
+        (:func:`~zsac.compatibility.selection.warn_if_degenerate`).
     acoustic_dim_, semantic_dim_ : int
     quantization_ : dict or None
         The int8 copy's tolerance report.
@@ -171,6 +235,13 @@ class ZeroShotClassifier(ZsacEstimator):
         "solver": Bilinear.param_settings["solver"],
         "max_iter": Bilinear.param_settings["max_iter"],
         "temperature": describe("softmax temperature of the probabilities", parse=float),
+        "calibration": describe(
+            "γ subtracted from the training classes' scores when new classes are offered with them "
+            "(calibrated stacking): auto (learnt on held-out training classes), none, or a number",
+            metavar="auto|none|GAMMA",
+            parse=parse_calibration,
+            check=check_calibration,
+        ),
         "inference": describe("VGGish arithmetic (auto: int8 on a CPU if the model has it)", choices=INFERENCE_MODES),
         "quantize": describe(
             "make an int8 copy of VGGish after training, for fast CPU inference",
@@ -237,6 +308,7 @@ class ZeroShotClassifier(ZsacEstimator):
         solver: str = _BILINEAR.solver,
         max_iter: int | None = _BILINEAR.max_iter,
         temperature: float = 1.0,
+        calibration: float | str = "auto",
         inference: str = "auto",
         quantize: bool = True,
         pad_short: bool = True,
@@ -287,6 +359,7 @@ class ZeroShotClassifier(ZsacEstimator):
         self.solver = solver
         self.max_iter = max_iter
         self.temperature = temperature
+        self.calibration = calibration
         self.inference = inference
         self.quantize = quantize
         self.pad_short = pad_short
@@ -473,6 +546,14 @@ class ZeroShotClassifier(ZsacEstimator):
         Returns
         -------
         self
+
+        Notes
+        -----
+        After λ, the calibration γ is learnt by the same class folds
+        (:func:`~zsac.compatibility.selection.select_calibration_by_class_folds`): this costs
+        one more bilinear fit per fold (at most 5), on the embeddings already computed, whatever
+        ``calibration`` says, so that ``calibration_scores_`` always tells how the model
+        fares when training and new classes are offered together.
         """
         self._check_params()
         if isinstance(y, (str, bytes)):
@@ -526,14 +607,73 @@ class ZeroShotClassifier(ZsacEstimator):
         else:
             self.lambda_, self.lambda_scores_ = float(self.lam), {}
         self.bilinear_ = self._bilinear(self.lambda_).fit(acoustic, label_index, self.class_embeddings_)
-        warn_if_degenerate(self.bilinear_, acoustic, self.class_embeddings_)
+        self.degenerate_ = warn_if_degenerate(self.bilinear_, acoustic, self.class_embeddings_)
+        unheard = None
+        if self.acoustic_history_ and self.split_unit == "clip":
+            from .acoustic.training import stratified_split  # torch is loaded already: VGGish was trained
+
+            # VGGish's validation clips: it never trained on them, so (unlike the clips it trained on)
+            # their seen-class scores are as high as a new recording's, not inflated.
+            unheard = stratified_split(label_index, validation_fraction=self.validation_fraction, seed=self.seed)
+        self._fit_calibration(acoustic, label_index, chosen.folds if self.lam == "auto" else None, unheard)
         self._check_text_models = False
+        self._training_keys = None
         return self
+
+    def _fit_calibration(
+        self, acoustic: np.ndarray, label_index: np.ndarray, folds: list | None, kept_out: np.ndarray | None
+    ) -> None:
+        """γ by class-split cross-validation, and the held-out-class figures the ``zsac train`` report prints."""
+        folds = class_folds(len(self.classes_), seed=self.seed) if folds is None else folds
+        selection = None
+        if folds:
+            selection = select_calibration_by_class_folds(
+                acoustic, label_index, self.class_embeddings_, estimator=self._bilinear(self.lambda_), folds=folds,
+                seed=self.seed, kept_out=kept_out,
+            )  # fmt: skip
+        if selection is None:
+            self.calibration_scores_ = {}
+            if self.calibration == "auto":
+                logger.warning(
+                    "learning the calibration needs at least 4 training classes with 3 or more clips each; "
+                    "γ=0, so training classes may win over new classes offered with them"
+                )
+        else:
+            self.calibration_scores_ = {
+                "gamma": selection.gamma, "seen": selection.seen, "unseen": selection.unseen,
+                "harmonic_mean": selection.harmonic_mean, "seen_at_0": selection.seen_at_0,
+                "unseen_at_0": selection.unseen_at_0, "harmonic_mean_at_0": selection.harmonic_mean_at_0,
+                "n_folds": selection.n_folds,
+            }  # fmt: skip
+        if self.lambda_scores_:
+            self.class_fold_top1_ = float(self.lambda_scores_[self.lambda_])
+        else:
+            self.class_fold_top1_ = None if selection is None else selection.zero_shot_top1
+        self.class_fold_chance_ = None if self.class_fold_top1_ is None else class_fold_chance(folds)
+
+    @property
+    def calibration_(self) -> float:
+        """The γ that prediction subtracts from training classes' scores when new classes compete with them."""
+        check_fitted(self, "bilinear_")
+        if self.calibration == "auto":
+            return float(self.calibration_scores_.get("gamma", 0.0))
+        return 0.0 if self.calibration == "none" else float(self.calibration)
+
+    def _is_training_class(self, names: Sequence[str]) -> np.ndarray:
+        """Which of ``names`` are training classes: compared ignoring case, spacing and underscores."""
+        if getattr(self, "_training_keys", None) is None:
+            self._training_keys = {class_name_key(label_from_name(str(name))) for name in self.classes_}
+        return np.array([class_name_key(label_from_name(str(name))) in self._training_keys for name in names], bool)
 
     # -- prediction ----------------------------------------------------------------------------
 
     def rank(self, acoustic_embeddings: np.ndarray, *, classes: Any = None) -> Ranking:
         """Compatibilities and probabilities of acoustic embeddings with classes.
+
+        When ``classes`` holds both training classes (by name, ignoring case, spacing and
+        underscores) and new ones, ``calibration_`` is subtracted from the training classes'
+        scores before they are ranked and turned into probabilities (calibrated stacking):
+        a model scores the classes it was trained on too high.
 
         Parameters
         ----------
@@ -548,10 +688,16 @@ class ZeroShotClassifier(ZsacEstimator):
         """
         table = self.class_table(classes)
         scores = self.bilinear_.decision_function(acoustic_embeddings, table.embeddings)
-        return Ranking(list(table.names), scores, softmax(scores / self.temperature, axis=1))
+        seen = self._is_training_class(table.names)
+        gamma = self.calibration_ if 0 < np.count_nonzero(seen) < seen.size else 0.0
+        calibrated = scores - gamma * seen
+        probabilities = softmax(calibrated / self.temperature, axis=1)
+        return Ranking(list(table.names), scores, probabilities, seen=seen, calibration=gamma)
 
     def decision_function(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
         """Compatibility F(x, z) = θ(x)ᵀ W φ(z) of every clip with every class (eq. 4).
+
+        The raw compatibility: no calibration is subtracted (see :meth:`rank`).
 
         Returns
         -------
@@ -560,7 +706,7 @@ class ZeroShotClassifier(ZsacEstimator):
         return self.rank(self.transform(X, sample_rate=sample_rate), classes=classes).scores
 
     def predict_proba(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
-        """Softmax over the compatibilities divided by ``temperature``.
+        """Softmax over the (calibrated, see :meth:`rank`) compatibilities divided by ``temperature``.
 
         Returns
         -------
@@ -569,20 +715,25 @@ class ZeroShotClassifier(ZsacEstimator):
         return self.rank(self.transform(X, sample_rate=sample_rate), classes=classes).probabilities
 
     def predict(self, X: Any, *, classes: Any = None, sample_rate: int | None = None) -> np.ndarray:
-        """The best class of each clip (eq. 5), by name.
+        """The best class of each clip (eq. 5, calibrated as :meth:`rank` says), by name.
 
         Returns
         -------
         np.ndarray [shape=(n_clips,)], str
         """
         ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=classes)
-        return np.asarray(ranking.classes)[np.argmax(ranking.scores, axis=1)]
+        return np.asarray(ranking.classes)[ranking.best()]
 
     def score(self, X: Any, y: Sequence[str], *, classes: Any = None, sample_rate: int | None = None) -> float:
-        """Top-1 accuracy against the class names ``y``.
+        """Top-1 accuracy against the class names ``y``: the mean of ``predict(X, classes=classes) == y``.
 
         ``classes=None`` classifies among the distinct classes of ``y``: with the texts they
         were fitted with when all are training classes, else named by themselves.
+
+        Raises
+        ------
+        DataError
+            When ``classes`` is given and ``y`` holds a label that is not one of its names.
         """
         check_fitted(self, "bilinear_")
         if isinstance(y, (str, bytes)):
@@ -593,10 +744,19 @@ class ZeroShotClassifier(ZsacEstimator):
             # Training classes keep the texts (descriptions) they were fitted with.
             classes = ClassTable(embeddings=self.class_embeddings_[np.searchsorted(self.classes_, names)],
                                  names=tuple(names), spec=self.semantic)  # fmt: skip
-        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=names if classes is None else classes)
+        table = self.class_table(names if classes is None else classes)
+        # Before any audio work: a label outside the classes could only ever count as a miss.
+        offered = set(table.names)
+        unknown = [name for name in names if name not in offered]
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:5])) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            raise DataError(
+                f"y holds labels that are not among the classes: {shown} (the classes: {list(table.names)})"
+            )
+        ranking = self.rank(self.transform(X, sample_rate=sample_rate), classes=table)
         if ranking.scores.shape[0] != len(labels):
             raise DataError(f"X has {ranking.scores.shape[0]} clips but y has {len(labels)} labels")
-        return float(np.mean(np.asarray(ranking.classes)[np.argmax(ranking.scores, axis=1)] == labels))
+        return float(np.mean(np.asarray(ranking.classes)[ranking.best()] == labels))
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -604,7 +764,8 @@ class ZeroShotClassifier(ZsacEstimator):
         """Write the fitted classifier to a folder, replacing it whole (see :mod:`zsac.checkpoint`).
 
         The folder holds ``classifier.json`` (parameters, spec and text-model identities,
-        training classes, λ), ``class_embeddings.safetensors``, ``bilinear/`` and, when
+        training classes, λ, the learnt calibration γ and its cross-validation figures),
+        ``class_embeddings.safetensors``, ``bilinear/`` and, when
         there is an acoustic model, ``acoustic/`` (safetensors weights and, if made, the
         int8 ONNX copy). No pickle anywhere.
         """
@@ -628,7 +789,10 @@ class ZeroShotClassifier(ZsacEstimator):
             "acoustic_dim": self.acoustic_dim_, "semantic_dim": self.semantic_dim_,
             "has_acoustic_model": self.acoustic_encoder_ is not None, "lambda": self.lambda_,
             "lambda_scores": {str(k): v for k, v in self.lambda_scores_.items()}, "quantization": self.quantization_,
-            "int8_sha256": int8_sha256,
+            "int8_sha256": int8_sha256, "calibration": float(self.calibration_scores_.get("gamma", 0.0)),
+            "calibration_scores": self.calibration_scores_,
+            "class_folds": {"top1": self.class_fold_top1_, "chance": self.class_fold_chance_},
+            "degenerate": bool(self.degenerate_),
         }  # fmt: skip
         subfolders = {BILINEAR_FOLDER: lambda path: save_bilinear(self.bilinear_, path)}
         if self.acoustic_encoder_ is not None:
@@ -690,6 +854,7 @@ class ZeroShotClassifier(ZsacEstimator):
             model.lambda_scores_ = {float(k): float(v) for k, v in config["lambda_scores"].items()}
             model.semantic_sources_ = dict(config["semantic_sources"])
             model.quantization_ = config.get("quantization")
+            _load_calibration(model, config, config.get("params", {}))
             int8_sha256 = config.get("int8_sha256")
             has_acoustic = bool(config["has_acoustic_model"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -698,6 +863,7 @@ class ZeroShotClassifier(ZsacEstimator):
         history = read_training_log(directory, version).get("acoustic_history", config.get("acoustic_history", []))
         model.acoustic_history_ = list(history) if isinstance(history, list) else []
         model._check_params()
+        model._training_keys = None
         model.class_embeddings_ = class_embeddings
         model.bilinear_, _ = load_bilinear(version / BILINEAR_FOLDER)
         if model.bilinear_.W_.shape != (model.acoustic_dim_, model.semantic_dim_):

@@ -46,6 +46,9 @@ __all__ = [
     "seen_unseen_curve",
     "area_under_seen_unseen_curve",
     "best_calibration",
+    "seen_unseen_accuracy",
+    "NEAR_CHANCE_FRACTION",
+    "near_chance",
 ]
 
 
@@ -529,6 +532,32 @@ def generalized_zero_shot_accuracy(
     )
 
 
+def _stacking_margins(scores: object, labels: object, seen_mask: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each sample's margin ``max(seen scores) - max(unseen scores)``, and what it adds to each accuracy.
+
+    Returns the margins, and each sample's weight in the seen accuracy when it is predicted
+    seen (and then right) and in the unseen accuracy when predicted unseen (and then right);
+    0 for a sample that would be wrong.
+    """
+    scores, labels, seen_mask, sample_is_seen = _check_gzsl_inputs(scores, labels, seen_mask)
+    seen_classes = np.flatnonzero(seen_mask)
+    unseen_classes = np.flatnonzero(~seen_mask)
+    seen_scores = scores[:, seen_classes]
+    unseen_scores = scores[:, unseen_classes]
+    margins = seen_scores.max(axis=1).astype(np.float64) - unseen_scores.max(axis=1)
+    # A sample of a seen class can only be right when predicted seen, and vice versa.
+    right_if_seen = sample_is_seen & (seen_classes[np.argmax(seen_scores, axis=1)] == labels)
+    right_if_unseen = ~sample_is_seen & (unseen_classes[np.argmax(unseen_scores, axis=1)] == labels)
+
+    # Per-class averaging within a group weights each sample by 1 / (classes in group * samples of its class).
+    class_counts = np.bincount(labels, minlength=scores.shape[1])
+    n_seen_classes_present = np.count_nonzero(class_counts[seen_mask])
+    n_unseen_classes_present = np.count_nonzero(class_counts[~seen_mask])
+    group_size = np.where(sample_is_seen, n_seen_classes_present, n_unseen_classes_present)
+    weights = 1.0 / (group_size * class_counts[labels])
+    return margins, weights * right_if_seen, weights * right_if_unseen
+
+
 def seen_unseen_curve(scores: np.ndarray, labels: np.ndarray, seen_mask: np.ndarray) -> SeenUnseenCurve:
     """Seen and unseen accuracy for every distinct outcome of calibrated stacking (Chao et al.).
 
@@ -555,27 +584,11 @@ def seen_unseen_curve(scores: np.ndarray, labels: np.ndarray, seen_mask: np.ndar
         non-decreasing. ``generalized_zero_shot_accuracy(..., calibration=g)`` at each
         returned ``g`` gives the same accuracies.
     """
-    scores, labels, seen_mask, sample_is_seen = _check_gzsl_inputs(scores, labels, seen_mask)
-    seen_classes = np.flatnonzero(seen_mask)
-    unseen_classes = np.flatnonzero(~seen_mask)
-    seen_scores = scores[:, seen_classes]
-    unseen_scores = scores[:, unseen_classes]
-    margins = seen_scores.max(axis=1).astype(np.float64) - unseen_scores.max(axis=1)
-    # A sample of a seen class can only be right when predicted seen, and vice versa.
-    right_if_seen = sample_is_seen & (seen_classes[np.argmax(seen_scores, axis=1)] == labels)
-    right_if_unseen = ~sample_is_seen & (unseen_classes[np.argmax(unseen_scores, axis=1)] == labels)
-
-    # Per-class averaging within a group weights each sample by 1 / (classes in group * samples of its class).
-    class_counts = np.bincount(labels, minlength=scores.shape[1])
-    n_seen_classes_present = np.count_nonzero(class_counts[seen_mask])
-    n_unseen_classes_present = np.count_nonzero(class_counts[~seen_mask])
-    group_size = np.where(sample_is_seen, n_seen_classes_present, n_unseen_classes_present)
-    weights = 1.0 / (group_size * class_counts[labels])
-
+    margins, seen_weights, unseen_weights = _stacking_margins(scores, labels, seen_mask)
     distinct_margins, margin_index = np.unique(margins, return_inverse=True)
     n_margins = distinct_margins.size
-    seen_gain = np.bincount(margin_index, weights=weights * right_if_seen, minlength=n_margins)
-    unseen_gain = np.bincount(margin_index, weights=weights * right_if_unseen, minlength=n_margins)
+    seen_gain = np.bincount(margin_index, weights=seen_weights, minlength=n_margins)
+    unseen_gain = np.bincount(margin_index, weights=unseen_weights, minlength=n_margins)
     # At point j the samples with the j smallest distinct margins are predicted unseen.
     seen_accuracy = np.append(np.cumsum(seen_gain[::-1])[::-1], 0.0)
     unseen_accuracy = np.insert(np.cumsum(unseen_gain), 0, 0.0)
@@ -643,3 +656,65 @@ def best_calibration(scores: np.ndarray, labels: np.ndarray, seen_mask: np.ndarr
     harmonic_means = np.divide(2.0 * curve.seen * curve.unseen, total, out=np.zeros_like(total), where=total > 0)
     best = int(np.argmax(harmonic_means))
     return generalized_zero_shot_accuracy(scores, labels, seen_mask, calibration=float(curve.calibrations[best]))
+
+
+def seen_unseen_accuracy(
+    scores: np.ndarray, labels: np.ndarray, seen_mask: np.ndarray, calibrations: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seen and unseen accuracy of calibrated stacking at many calibrations at once.
+
+    The same accuracies as :func:`generalized_zero_shot_accuracy` at each calibration, in
+    one sort instead of one pass per calibration: so that the calibrations of several folds'
+    curves (:func:`seen_unseen_curve`) can be compared on each fold. A sample whose margin
+    equals a calibration exactly counts as predicted unseen (``np.argmax`` would take the
+    first of the tied columns); the calibrations of :func:`seen_unseen_curve` never fall on
+    a margin of their own scores.
+
+    Parameters
+    ----------
+    scores : np.ndarray [shape=(n_samples, n_classes)]
+    labels : np.ndarray [shape=(n_samples,)]
+    seen_mask : np.ndarray [shape=(n_classes,), dtype=bool]
+    calibrations : np.ndarray [shape=(n_calibrations,)]
+        Finite gammas, in any order.
+
+    Returns
+    -------
+    seen, unseen : np.ndarray [shape=(n_calibrations,)]
+        Per-class-averaged Top-1 on the samples of seen and of unseen classes.
+    """
+    calibrations = np.asarray(calibrations, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(calibrations)):
+        raise ConfigError("calibrations must be finite numbers")
+    margins, seen_weights, unseen_weights = _stacking_margins(scores, labels, seen_mask)
+    order = np.argsort(margins, kind="stable")
+    sorted_margins = margins[order]
+    # Samples with margin <= gamma are predicted unseen: the first k of the sorted margins.
+    predicted_unseen = np.searchsorted(sorted_margins, calibrations, side="right")
+    seen_lost = np.concatenate([[0.0], np.cumsum(seen_weights[order])])
+    unseen_won = np.concatenate([[0.0], np.cumsum(unseen_weights[order])])
+    return seen_lost[-1] - seen_lost[predicted_unseen], unseen_won[predicted_unseen]
+
+
+#: A figure is "near chance" below chance + this fraction of the way from chance to 1. By the
+#: classical correction for guessing, an accuracy ``a`` with chance ``c`` means that a fraction
+#: ``(a - c) / (1 - c)`` of the clips is classified by what the model learned and the rest is
+#: guessed; below one third, most of what a user sees is guesswork (0.42 for 8 classes, 0.67 for 2).
+NEAR_CHANCE_FRACTION = 1 / 3
+
+
+def near_chance(accuracy: float, chance: float) -> bool:
+    """Whether ``accuracy`` is below ``chance + NEAR_CHANCE_FRACTION * (1 - chance)``.
+
+    Parameters
+    ----------
+    accuracy, chance : float
+        In [0, 1].
+
+    Returns
+    -------
+    bool
+    """
+    accuracy = _check_finite_number(accuracy, "accuracy")
+    chance = _check_finite_number(chance, "chance")
+    return accuracy < chance + NEAR_CHANCE_FRACTION * (1.0 - chance)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -22,9 +23,10 @@ from ..batch import (
     save_embeddings,
 )
 from ..classifier import ZeroShotClassifier
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+from ..semantic.tables import ClassTable
 from ._common import check_output_file, class_list, load_for_inference, output_errors
-from ._options import add_class_texts_options, add_parameter, add_settings, parse_word, report_failures
+from ._options import add_class_texts_options, add_parameter, add_setting, add_settings, parse_word, report_failures
 
 __all__ = [
     "run_classify",
@@ -49,6 +51,8 @@ def run_classify(
     inference: str | None = None,
     device: str | None = None,
     temperature: float | None = None,
+    calibration: float | str | None = None,
+    label_template: str | None = None,
     progress: bool = True,
     word2vec: str | None = None,
     glove: str | None = None,
@@ -59,7 +63,11 @@ def run_classify(
     """Classify audio files into any classes; see ``zsac classify --help``.
 
     ``classes_file`` may also be a class embedding table written by ``zsac embed-classes``
-    under the model's spec; ``inference``, ``device`` and ``temperature`` default to the model's.
+    under the model's spec; ``inference``, ``device``, ``temperature`` and ``calibration`` default
+    to the model's. ``label_template`` puts the class names given inside a template before they
+    are embedded (None: the model's own template), like the ``hypothesis_template`` of
+    transformers' zero-shot pipeline; the training classes' embeddings and a class table are
+    already made, so it needs ``classes`` or a class file.
     ``word2vec``, ``glove``, ``sentence_model``, ``bert`` and ``tables`` embed new class
     names (None: the model's own, when it is not a local path): a loaded model never opens a
     path named in its own folder, so a model trained on local word vectors needs them given again.
@@ -73,9 +81,13 @@ def run_classify(
     if out is not None:
         check_output_file(out)  # before hours of work, not after
     class_texts = class_list(classes, classes_file, tables=True)
+    if label_template is not None and (class_texts is None or isinstance(class_texts, ClassTable)):
+        what = "a class table is already embedded" if class_texts is not None else "no --classes were given"
+        raise ConfigError(f"--label-template applies to class names given with --classes or --classes-file; {what}")
     classifier = load_for_inference(
-        model, inference=inference, device=device, temperature=temperature, word2vec=word2vec, glove=glove,
-        sentence_model=sentence_model, bert=bert, tables=tables or None,
+        model, inference=inference, device=device, temperature=temperature, calibration=calibration,
+        label_template=label_template, word2vec=word2vec, glove=glove, sentence_model=sentence_model, bert=bert,
+        tables=tables or None,
     )  # fmt: skip
     paths = collect_audio_files(files)
     if not paths:
@@ -134,7 +146,17 @@ def add_classify_arguments(parser: argparse.ArgumentParser) -> None:
         flag="--format",
     )  # fmt: skip
     parser.add_argument("-o", "--out", help="write the results to this file instead of standard output")
-    _inference_arguments(parser, ["inference", "device", "temperature"])
+    _inference_arguments(parser, ["inference", "device", "temperature", "calibration"])
+    template = settings_of(ZeroShotClassifier)["label_template"]
+    add_setting(
+        parser,
+        dataclasses.replace(
+            template, metavar="TEMPLATE",
+            help="put the names of --classes/--classes-file inside a template before embedding them, e.g. "
+            "'the sound of {label}' (default: the model's own template)",
+        ),
+        default=None,
+    )  # fmt: skip
     group = parser.add_argument_group("text sources of new class names (as given to zsac train)")
     _inference_arguments(group, list(TEXT_SOURCES))
 

@@ -16,8 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from ..evaluation import mean_average_precision, true_class_ranks
-from ..protocols import random_class_folds
+from ..evaluation import (
+    mean_average_precision,
+    seen_unseen_accuracy,
+    seen_unseen_curve,
+    true_class_ranks,
+)
+from ..protocols import SEEN_HOLDOUT_FRACTION, random_class_folds, seen_class_holdout
 from .base import CompatibilityLearner, label_matrix
 from .bilinear import Bilinear
 
@@ -33,6 +38,10 @@ __all__ = [
     "warn_if_degenerate",
     "resolve_grid",
     "stack_labels",
+    "class_folds",
+    "class_fold_chance",
+    "CalibrationSelection",
+    "select_calibration_by_class_folds",
 ]
 
 logger = logging.getLogger(__name__)
@@ -299,6 +308,34 @@ class ClassFoldSelection:
     degenerate: tuple[float, ...] = ()
 
 
+def class_folds(n_classes: int, *, seed: int) -> list[tuple[int, ...]]:
+    """The seeded class folds of class-split cross-validation over ``n_classes`` training classes.
+
+    ``min(5, n_classes // 2)`` folds of rows of the class embeddings
+    (:func:`zsac.protocols.random_class_folds`); none with fewer than
+    :data:`MIN_CLASSES_FOR_CLASS_FOLDS` classes. λ selection and the calibration share them.
+
+    Returns
+    -------
+    list of tuple of int
+    """
+    if n_classes < MIN_CLASSES_FOR_CLASS_FOLDS:
+        return []
+    folds = random_class_folds(range(n_classes), n_folds=min(MAX_CLASS_FOLDS, n_classes // 2), seed=seed)
+    return [tuple(int(c) for c in fold) for fold in folds.values()]
+
+
+def class_fold_chance(folds: Sequence[Sequence[int]]) -> float | None:
+    """Chance Top-1 of the held-out-class classification: the mean over folds of 1 / (classes held out).
+
+    Returns
+    -------
+    float or None
+        None without folds.
+    """
+    return float(np.mean([1.0 / len(fold) for fold in folds])) if folds else None
+
+
 def select_lambda_by_class_folds(
     acoustic: np.ndarray,
     labels: np.ndarray,
@@ -349,7 +386,7 @@ def select_lambda_by_class_folds(
             fallback,
         )
         return ClassFoldSelection(lam=fallback, scores={}, folds=[])
-    folds = list(random_class_folds(range(n_classes), n_folds=min(MAX_CLASS_FOLDS, n_classes // 2), seed=seed).values())
+    folds = class_folds(n_classes, seed=seed)
     totals = dict.fromkeys(grid, 0.0)
     map_totals = dict.fromkeys(grid, 0.0)
     degenerate: set[float] = set()
@@ -386,4 +423,132 @@ def select_lambda_by_class_folds(
     return ClassFoldSelection(
         lam=best, scores=totals, folds=[tuple(int(c) for c in fold) for fold in folds], map_scores=map_totals,
         degenerate=tuple(sorted(degenerate)),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CalibrationSelection:
+    """The outcome of :func:`select_calibration_by_class_folds`.
+
+    Attributes
+    ----------
+    gamma : float
+        The calibration γ with the best mean harmonic mean H over the folds.
+    seen, unseen, harmonic_mean : float
+        Mean over the folds of the per-class seen and unseen accuracy and of H, at ``gamma``.
+    seen_at_0, unseen_at_0, harmonic_mean_at_0 : float
+        The same without calibration (γ = 0).
+    zero_shot_top1 : float
+        Mean over the folds of the held-out clips' Top-1 among the held-out classes alone
+        (ties counted as misses), of the fold models.
+    n_folds : int
+        The folds that gave a figure.
+    """
+
+    gamma: float
+    seen: float
+    unseen: float
+    harmonic_mean: float
+    seen_at_0: float
+    unseen_at_0: float
+    harmonic_mean_at_0: float
+    zero_shot_top1: float
+    n_folds: int
+
+
+def select_calibration_by_class_folds(
+    acoustic: np.ndarray,
+    labels: np.ndarray,
+    class_embeddings: np.ndarray,
+    *,
+    estimator: CompatibilityLearner,
+    folds: Sequence[Sequence[int]],
+    seed: int = 0,
+    holdout_fraction: float = SEEN_HOLDOUT_FRACTION,
+    kept_out: np.ndarray | None = None,
+) -> CalibrationSelection | None:
+    """Calibrated stacking's γ (Chao et al. 2016) by class-split cross-validation over the training classes.
+
+    In each fold, the fold's classes play the unseen classes and the others the seen ones. A
+    seeded share (``holdout_fraction``) of each seen class's clips is kept out
+    (:func:`zsac.protocols.seen_class_holdout`); ``estimator`` (with its λ) is fitted on the
+    rest of the seen clips, so each fold costs one fit. The kept-out seen clips and the
+    unseen classes' clips are then ranked among all the classes, and each fold's seen and
+    unseen per-class accuracy is known at every γ (:func:`zsac.evaluation.seen_unseen_accuracy`).
+    γ is the candidate with the best mean over the folds of H; the candidates are 0 and the
+    calibrations of every fold's :func:`~zsac.evaluation.seen_unseen_curve`. Ties go to the
+    γ nearest 0, the least change to the model's scores (so a model whose H is 0 at every γ
+    keeps γ = 0).
+
+    Parameters
+    ----------
+    acoustic : np.ndarray [shape=(n_clips, acoustic_dim)]
+    labels : np.ndarray [shape=(n_clips,)], int
+        Rows of ``class_embeddings``.
+    class_embeddings : np.ndarray [shape=(n_classes, semantic_dim)]
+    estimator : CompatibilityLearner
+        The learner with the λ to use; copied, never fitted itself.
+    folds : sequence of sequence of int
+        The classes held out in each fold, e.g. :func:`class_folds`.
+    seed : int
+        Seeds the seen clips kept out.
+    holdout_fraction : float
+        The share of each seen class's clips kept out of the fold's fit.
+    kept_out : np.ndarray [shape=(n_clips,)], bool, or None
+        The seen clips to keep out instead (e.g. clips that the acoustic model did not train
+        on either); None: a seeded ``holdout_fraction`` of each class
+        (:func:`zsac.protocols.seen_class_holdout`).
+
+    Returns
+    -------
+    CalibrationSelection or None
+        None when no fold has a seen clip to keep out (classes of fewer than 3 clips) or there are no folds.
+    """
+    labels = np.asarray(labels)
+    n_classes = len(class_embeddings)
+    if kept_out is None:
+        kept_out = seen_class_holdout(labels.tolist(), range(n_classes), fraction=holdout_fraction, seed=seed)
+    kept_out = np.asarray(kept_out, dtype=bool)
+    if kept_out.shape != labels.shape:
+        raise ConfigError(f"kept_out must mark each of the {labels.size} clips, got shape {kept_out.shape}")
+    candidates, outcomes = [np.zeros(1)], []
+    for held_out in folds:
+        unseen = np.isin(labels, held_out)
+        seen_classes = np.setdiff1d(np.arange(n_classes), held_out)
+        train = ~unseen & ~kept_out
+        test = unseen | kept_out
+        if not np.any(~unseen & kept_out):
+            continue
+        model = copy.deepcopy(estimator).fit(
+            acoustic[train], np.searchsorted(seen_classes, labels[train]), class_embeddings[seen_classes]
+        )
+        scores = model.decision_function(acoustic[test], class_embeddings)
+        mask = ~np.isin(np.arange(n_classes), held_out)
+        curve = seen_unseen_curve(scores, labels[test], mask)
+        candidates.append(curve.calibrations)
+        # Zero-shot among the held-out classes alone, as λ selection scores it (ties are misses).
+        columns = np.asarray(held_out)
+        among_unseen = scores[unseen[test]][:, columns]
+        top1 = float(np.mean(true_class_ranks(among_unseen, np.searchsorted(columns, labels[unseen])) == 1))
+        outcomes.append((scores, labels[test], mask, top1))
+    if not outcomes:
+        return None
+    gammas = np.unique(np.concatenate(candidates))
+    seen = np.zeros((len(outcomes), gammas.size))
+    unseen = np.zeros_like(seen)
+    for row, (scores, fold_labels, mask, _) in enumerate(outcomes):
+        seen[row], unseen[row] = seen_unseen_accuracy(scores, fold_labels, mask, gammas)
+    total = seen + unseen
+    h = np.divide(2.0 * seen * unseen, total, out=np.zeros_like(total), where=total > 0)
+    mean_h = h.mean(axis=0)
+    # The best mean H; among equals, the γ nearest 0 (then the smaller).
+    best = min(range(gammas.size), key=lambda i: (-mean_h[i], abs(gammas[i]), gammas[i]))
+    zero = int(np.searchsorted(gammas, 0.0))
+    logger.info("calibration γ=%g: generalised H %.4f over %d class folds (%.4f at γ=0)",
+                gammas[best], mean_h[best], len(outcomes), mean_h[zero])  # fmt: skip
+    return CalibrationSelection(
+        gamma=float(gammas[best]), seen=float(seen[:, best].mean()), unseen=float(unseen[:, best].mean()),
+        harmonic_mean=float(mean_h[best]), seen_at_0=float(seen[:, zero].mean()),
+        unseen_at_0=float(unseen[:, zero].mean()), harmonic_mean_at_0=float(mean_h[zero]),
+        zero_shot_top1=float(np.mean([outcome[3] for outcome in outcomes])), n_folds=len(outcomes),
     )  # fmt: skip

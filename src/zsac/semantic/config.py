@@ -13,6 +13,7 @@ from typing import Any
 
 from .._settings import check_optional_count, check_settings, setting
 from ..errors import ConfigError
+from .side_info import check_label_template
 from .transformer import (
     BERT_POOLINGS,
     DEFAULT_BERT_LAYER,
@@ -79,7 +80,9 @@ class SemanticConfig:
         parse=parse_table_option,
         append=True,
     )
-    label_template: str | None = setting(None, "embed labels inside a template, e.g. 'the sound of {label}'")
+    label_template: str | None = setting(
+        None, "embed labels inside a template, e.g. 'the sound of {label}'", check=check_label_template
+    )
     # The parts live on different scales, so without it the largest would dominate (see zsac.semantic.specs).
     normalize: bool = setting(
         True,

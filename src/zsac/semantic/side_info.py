@@ -48,6 +48,8 @@ __all__ = [
     "as_class_infos",
     "with_fallback_descriptions",
     "training_class_texts",
+    "class_name_key",
+    "check_label_template",
 ]
 
 AUDIOSET_CLASS_COLUMNS = ("index", "mid", "display_name")
@@ -159,11 +161,24 @@ def with_label_template(classes: Sequence[ClassInfo], template: str) -> list[Cla
     ConfigError
         If ``template`` lacks the ``{label}`` field or names another field.
     """
-    if "{label}" not in template:
+    check_label_template(template)
+    return [dataclasses.replace(item, label=template.format(label=item.label)) for item in classes]
+
+
+def check_label_template(template: Any) -> None:
+    """Raise ConfigError unless ``template`` is None or a text with a ``{label}`` field and no other.
+
+    Raises
+    ------
+    ConfigError
+    """
+    if template is None:
+        return
+    if not isinstance(template, str) or "{label}" not in template:
         raise ConfigError(f"a label template needs a {{label}} field, got {template!r}")
     try:
-        return [dataclasses.replace(item, label=template.format(label=item.label)) for item in classes]
-    except (KeyError, IndexError, ValueError) as exc:
+        template.format(label="x")
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ConfigError(f"bad label template {template!r}: {exc}") from exc
 
 
@@ -499,7 +514,8 @@ def read_class_file(path: str | os.PathLike[str], *, ontology: str | os.PathLike
 # --------------------------------------------------------------------------- class texts from users
 
 
-def _normalised_text(text: str) -> str:
+def class_name_key(text: str) -> str:
+    """The form in which two class names are the same class: case and spacing ignored."""
     return " ".join(text.split()).casefold()
 
 
@@ -545,7 +561,7 @@ def as_class_infos(classes: Any, *, what: str = "classes") -> list[ClassInfo]:
         for text in (item.label, item.description):
             if text is not None and not re.search(r"\w", text):
                 raise DataError(f"{what}: the class text {text!r} (class {item.name!r}) has no words")
-        key = _normalised_text(item.name)
+        key = class_name_key(item.name)
         if key in seen:
             raise DataError(f"{what} names the class {item.name!r} twice (as {seen[key]!r} and {item.name!r})")
         seen[key] = item.name
