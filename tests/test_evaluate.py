@@ -24,12 +24,7 @@ FAST = {"lam": 1.0, "progress": False, "feature_cache": False}
 
 
 class DotClassifier(ZeroShotClassifier):
-    """Scores are θ(x)·φ(z) with the class table as is, and γ is fixed: every metric can be computed by hand."""
-
-    def fit(self, X, y, class_texts=None, **kwargs):
-        super().fit(X, y, class_texts, **kwargs)
-        self.calibration_ = 0.2
-        return self
+    """Scores are θ(x)·φ(z) with the class table as is (γ is given): every metric can be computed by hand."""
 
     def decision_function(self, X, *, classes=None, sample_rate=None):
         return np.asarray(X, dtype=np.float64) @ self.class_table(classes).embeddings.T.astype(np.float64)
@@ -60,7 +55,7 @@ def latent(tmp_path):
 def test_fold_metrics_by_hand(tmp_path):
     """A and B are seen, C and D held out; scores are dot products with one-hot class vectors, γ = 0.2."""
     path = ClassTable(np.eye(4, dtype=np.float32), names=("A", "B", "C", "D")).save(tmp_path / "onehot.npz")
-    classifier = DotClassifier(semantic="WLE", tables={"WLE": str(path)}, **FAST)
+    classifier = DotClassifier(semantic="WLE", tables={"WLE": str(path)}, calibration=0.2, **FAST)
     X = np.array([
         [1, 0, 0, 0], [1, 0, 0, 0], [0.6, 0, 0, 0.5],        # A: two to fit, one held out (to D at γ = 0.2)
         [0, 1, 0, 0], [0, 1, 0, 0], [0, 0.9, 0.3, 0],        # B: two to fit, one held out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -11,15 +12,50 @@ from typing import Any
 
 from ..classifier import ZeroShotClassifier
 from ..errors import ConfigError, DataError
-from ..semantic.side_info import read_class_file
+from ..semantic.side_info import ClassInfo, esc50_class_info, read_class_file
 from ..semantic.tables import load_class_table
 
-__all__ = ["feature_cache", "class_list", "load_for_inference", "check_output_file", "output_errors"]
+__all__ = [
+    "feature_cache",
+    "class_list",
+    "dataset_class_texts",
+    "load_for_inference",
+    "check_output_file",
+    "output_errors",
+]
+
+logger = logging.getLogger("zsac.cli")
 
 
 def feature_cache(cache_dir: str | os.PathLike[str] | None, use_cache: bool) -> bool | str | os.PathLike[str]:
     """A cache setting (``True``: the default folder, a folder, or ``False``) of ``--cache-dir`` and ``--no-cache``."""
     return (cache_dir or True) if use_cache else False
+
+
+def dataset_class_texts(
+    data: Path,
+    names: Sequence[str],
+    *,
+    classes_file: str | os.PathLike[str] | None,
+    ontology: str | os.PathLike[str] | None,
+) -> list[ClassInfo] | None:
+    """Descriptions of a folder dataset's classes, as ``zsac train`` and ``zsac evaluate`` find them.
+
+    From ``classes_file``, else ``data/classes.csv`` when present (columns ``name`` and
+    ``description``), else, for an ESC-50 root, from ``ontology``; a class without one is
+    embedded from its name (None: every class is).
+    """
+    if classes_file is None and (data / "classes.csv").is_file():
+        classes_file = data / "classes.csv"
+    if classes_file is not None:
+        listed = {info.name: info for info in read_class_file(classes_file, ontology=ontology)}
+        unlisted = [name for name in names if name not in listed]
+        if unlisted:
+            logger.warning("%s does not describe %s; their names stand in", classes_file, unlisted)
+        return [listed[name] for name in names if name in listed]
+    if ontology is not None and (data / "meta" / "esc50.csv").is_file():
+        return esc50_class_info(names, ontology=ontology)
+    return None
 
 
 def class_list(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -22,13 +21,11 @@ from ..reproduce.cross_validation import (
     check_results_target,
     cross_validate,
 )
-from ..semantic.side_info import esc50_class_info, read_class_file
-from ._common import feature_cache
+from ._common import dataset_class_texts, feature_cache
 from ._options import add_cache_options, add_settings, parse_word, report_failures, semantic_settings, vggish_settings
 
 __all__ = ["run_evaluate", "add_arguments", "report"]
 
-logger = logging.getLogger(__name__)
 
 #: Classifier parameters that are not options of ``zsac evaluate``: where a run keeps its files and
 #: what it shows (set by the command), and the softmax temperature, which changes no ranking.
@@ -103,17 +100,7 @@ def _evaluate(
 ) -> EvaluationResult:
     clips, names = dataset_clips(data)
     check_folds(folds, len(names))  # before any warning about the class texts: this one ends the run
-    if classes_file is None and (data / "classes.csv").is_file():
-        classes_file = data / "classes.csv"
-    class_texts = None
-    if classes_file is not None:
-        listed = {info.name: info for info in read_class_file(classes_file, ontology=ontology)}
-        class_texts = [listed[name] for name in names if name in listed]
-        unlisted = [name for name in names if name not in listed]
-        if unlisted:
-            logger.warning("%s does not describe %s; their names stand in", classes_file, unlisted)
-    elif ontology is not None and (data / "meta" / "esc50.csv").is_file():
-        class_texts = esc50_class_info(names, ontology=ontology)
+    class_texts = dataset_class_texts(data, names, classes_file=classes_file, ontology=ontology)
     return cross_validate(
         classifier, [clip.path for clip in clips], [clip.label for clip in clips], out=out, n_folds=folds,
         holdout=seen_holdout, class_texts=class_texts, clip_ids=[_clip_id(clip.path, data) for clip in clips],

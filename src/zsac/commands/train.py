@@ -17,8 +17,7 @@ from ..checkpoint import check_model_target
 from ..classifier import ZeroShotClassifier
 from ..datasets.folder import dataset_clips
 from ..evaluation import near_chance
-from ..semantic.side_info import esc50_class_info, read_class_file
-from ._common import feature_cache
+from ._common import dataset_class_texts, feature_cache
 from ._options import (
     add_cache_options,
     add_class_subset_options,
@@ -92,17 +91,7 @@ def _train(
 ) -> dict[str, Any]:
     clips, _ = dataset_clips(data, classes=train_classes, exclude_classes=exclude_classes)
     names = sorted({clip.label for clip in clips})
-    if classes_file is None and (data / "classes.csv").is_file():
-        classes_file = data / "classes.csv"
-    class_texts = None
-    if classes_file is not None:
-        listed = {info.name: info for info in read_class_file(classes_file, ontology=ontology)}
-        class_texts = [listed[name] for name in names if name in listed]
-        unlisted = [name for name in names if name not in listed]
-        if unlisted:
-            logger.warning("%s does not describe %s; their names stand in", classes_file, unlisted)
-    elif ontology is not None and (data / "meta" / "esc50.csv").is_file():
-        class_texts = esc50_class_info(names, ontology=ontology)
+    class_texts = dataset_class_texts(data, names, classes_file=classes_file, ontology=ontology)
     absolute = Path(os.path.abspath(out))  # "-o ." has no name of its own
     partial = absolute.with_name(absolute.name + ".partial")
     classifier = ZeroShotClassifier(
