@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from zsac import CheckpointError, ConfigError
-from zsac.acoustic import VGGish, VGGishConfig, load_vggish, save_vggish, vggish_from_weights
+from zsac.acoustic import MobileNet, VGGish, VGGishConfig, load_vggish, save_vggish, vggish_from_weights
 from zsac.acoustic.config import (
     MAX_MOBILENET_WIDTH,
     MAX_VGGISH_PARAMETERS,
@@ -25,7 +25,6 @@ from zsac.acoustic.config import (
     mobilenet_parameter_count,
 )
 from zsac.acoustic.encoder import AcousticEncoder
-from zsac.acoustic.mobilenet import MobileNet
 from zsac.acoustic.networks import build_network
 from zsac.checkpoint import model_version
 

@@ -10,7 +10,10 @@ for training only.
 
 A depthwise-separable block costs ``9·C_in + C_in·C_out`` multiply-adds per position where a
 full 3x3 convolution costs ``9·C_in·C_out``: at width 1 the network has 3.3 M parameters and
-about 0.2 G multiply-adds per segment, VGGish 72 M and 1.7 G (``bench/mobilenet_cost.py``).
+69 M multiply-adds per segment, VGGish 72 M and 864 M; at width 0.125 (the README's CPU
+widths) 74 k and 1.5 M, against 0.30 M and 13 M for VGGish at 8 16 32 64, fc 128
+(``bench/mobilenet_cost.py``). Fewer operations are not proportionally faster on a CPU:
+depthwise convolutions do little arithmetic per byte moved (see that bench's throughput).
 The layer table and the size bounds live in :mod:`zsac.acoustic.config`, which loads no torch.
 """
 
