@@ -602,7 +602,7 @@ def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]
     if not isinstance(description.get("model"), dict):
         raise CheckpointError(f"malformed VGGish config {path}: no 'model' object with the architecture")
     architecture = description.get("architecture", "vggish")
-    if architecture not in BACKBONES:  # a string by then: BACKBONES holds only strings
+    if architecture not in BACKBONES:
         raise CheckpointError(f"{path} describes a {architecture!r}, not an acoustic network {list(BACKBONES)}")
     if description["model"].get("architecture", "vggish") != architecture:
         raise CheckpointError(
