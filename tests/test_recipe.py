@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from test_training import SMALL, synthetic_clips
 from zsac import ConfigError
 from zsac.acoustic import load_vggish, train_vggish
 from zsac.acoustic import training as training_module
@@ -21,8 +22,6 @@ from zsac.acoustic.config import RECIPE_FIELDS, VGGishConfig, recipe_values
 from zsac.acoustic.networks import build_network
 from zsac.acoustic.training import _augmentation_draws, _learning_rates, augment
 from zsac.audio import SAMPLE_RATE, waveform_to_examples
-
-from test_training import SMALL, synthetic_clips
 
 ZSAC_SMALL = {**SMALL, "batch_size": 8, "progress": False, "device": "cpu", "recipe": "zsac"}
 
@@ -90,7 +89,10 @@ def test_time_shift_is_a_circular_roll_and_masks_fill_only_their_band():
     shifted = augment(x, {"shift": torch.tensor([0, 5, -7])})
     for row, shift in enumerate((0, 5, -7)):
         torch.testing.assert_close(shifted[row], torch.roll(x[row], shift, dims=0))
-    masks = {"time_mask": torch.tensor([[4, 10], [0, 0], [96, 0]]), "freq_mask": torch.tensor([[3, 60], [0, 5], [0, 0]])}
+    masks = {
+        "time_mask": torch.tensor([[4, 10], [0, 0], [96, 0]]),
+        "freq_mask": torch.tensor([[3, 60], [0, 5], [0, 0]]),
+    }
     masked = augment(x, masks)
     fill = x.mean(dim=(1, 2))
     torch.testing.assert_close(masked[0, 10:14], fill[0].expand(4, 64))

@@ -59,6 +59,7 @@ from ._atomic import (
     write_json_atomic,
 )
 from ._version import __version__
+from .acoustic.config import BACKBONES
 from .audio import FRONTEND_PARAMS
 from .errors import CheckpointError, DataError
 
@@ -549,9 +550,13 @@ OPTIONAL_VGGISH_FILES = ("vggish.int8.onnx",)
 
 
 def vggish_description(model_config: Mapping[str, Any], metadata: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON that describes a saved VGGish: its constructor arguments, front end and ``metadata``."""
+    """The JSON that describes a saved acoustic network: its constructor arguments, front end and ``metadata``.
+
+    ``architecture`` names the network (``model_config``'s, VGGish when it names none), so that a
+    zsac that knows only VGGish refuses a MobileNet folder by name.
+    """
     return {
-        "architecture": "vggish",
+        "architecture": model_config.get("architecture", "vggish"),
         "model": dict(model_config),
         "frontend": FRONTEND_PARAMS,
         "zsac_version": __version__,
@@ -578,7 +583,11 @@ def write_vggish_folder(
 
 
 def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]:
-    """``config.json`` of a VGGish folder, checked to describe a VGGish.
+    """``config.json`` of a VGGish folder, checked to describe an acoustic network zsac knows.
+
+    The folder format is VGGish's for every acoustic network: the top-level ``architecture``
+    (absent in zsac 0.1: VGGish) must be one of :data:`~zsac.acoustic.config.BACKBONES` and
+    agree with the ``architecture`` of the ``model`` object (absent: VGGish).
 
     ``directory`` holds the files: :func:`model_version` of a model folder (resolved once
     by the caller, which reads the weights from the same version).
@@ -592,8 +601,13 @@ def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]
     description = read_json(path, what="VGGish model folder")
     if not isinstance(description.get("model"), dict):
         raise CheckpointError(f"malformed VGGish config {path}: no 'model' object with the architecture")
-    if description.get("architecture", "vggish") != "vggish":
-        raise CheckpointError(f"{path} describes a {description.get('architecture')!r}, not a VGGish")
+    architecture = description.get("architecture", "vggish")
+    if architecture not in BACKBONES:
+        raise CheckpointError(f"{path} describes a {architecture!r}, not an acoustic network {list(BACKBONES)}")
+    if description["model"].get("architecture", "vggish") != architecture:
+        raise CheckpointError(
+            f"{path} describes a {architecture!r} whose model is a {description['model'].get('architecture')!r}"
+        )
     return description
 
 

@@ -1,4 +1,4 @@
-"""Acoustic side: the VGGish network, its training from scratch, clip embeddings and the inference encoder.
+"""Acoustic side: the VGGish and MobileNet networks, their training, clip embeddings and the inference encoder.
 
 Public names load on first use (see :mod:`zsac`), so ``import zsac.acoustic`` loads no torch.
 """
@@ -7,7 +7,18 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["config", "embedding", "encoder", "int8_session", "onnx_int8", "pooling", "training", "vggish"],
+    submodules=[
+        "config",
+        "embedding",
+        "encoder",
+        "int8_session",
+        "mobilenet",
+        "networks",
+        "onnx_int8",
+        "pooling",
+        "training",
+        "vggish",
+    ],
     submod_attrs={
         "config": ["VGGishConfig", "SPLIT_UNITS"],
         "embedding": ["embed_clips", "segment_embeddings"],
@@ -15,5 +26,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "encoder": ["AcousticEncoder", "INFERENCE_MODES"],
         "training": ["VGGishTrainingResult", "load_trained_vggish", "stratified_split", "train_vggish"],
         "vggish": ["VGGish", "load_vggish", "save_vggish", "vggish_from_weights"],
+        "mobilenet": ["MobileNet"],
+        "networks": ["build_network"],
     },
 )

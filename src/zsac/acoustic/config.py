@@ -34,6 +34,14 @@ __all__ = [
     "MAX_VGGISH_PARAMETERS",
     "vggish_parameter_count",
     "check_vggish_size",
+    "MOBILENET_STEM",
+    "MOBILENET_BLOCKS",
+    "MOBILENET_MIN_CHANNELS",
+    "MAX_MOBILENET_WIDTH",
+    "mobilenet_width",
+    "mobilenet_channels",
+    "mobilenet_parameter_count",
+    "check_mobilenet_size",
 ]
 
 #: VGG configuration A's widths, as VGGish has them (Hershey et al. 2017).
@@ -187,6 +195,78 @@ def check_vggish_size(
         )
 
 
+# --------------------------------------------------------------------------- MobileNet
+
+#: YAMNet's MobileNet-v1 (Plakal & Ellis 2020, after Howard et al. 2017) at width 1: a 3x3
+#: convolution of stride 2 to 32 channels, then 13 depthwise-separable blocks, each given as
+#: (stride of its 3x3 depthwise convolution, channels of its 1x1 pointwise convolution). Five
+#: strides of 2 take 96x64 to 3x2 before the global average pool.
+MOBILENET_STEM = 32
+MOBILENET_BLOCKS = (
+    (1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512),
+    (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024),
+)  # fmt: skip
+#: No layer is narrower than this at small widths, as in TF-slim's MobileNet (``min_depth``):
+#: a 4-channel stem is too narrow to learn anything.
+MOBILENET_MIN_CHANNELS = 8
+#: The widest layer (1024 x width) obeys VGGish's bound on a convolution, :data:`MAX_CONV_CHANNELS`.
+MAX_MOBILENET_WIDTH = MAX_CONV_CHANNELS / MOBILENET_BLOCKS[-1][1]
+
+
+def mobilenet_width(conv_channels: tuple[int, ...]) -> float:
+    """The MobileNet width that ``conv_channels`` sets: its first width over VGGish's 64.
+
+    So one setting sizes either backbone: VGGish's widths (64, 128, 256, 512) give YAMNet's
+    width 1.0, and the README's CPU widths (8, 16, 32, 64) give 0.125.
+    """
+    return conv_channels[0] / VGGISH_CONV_CHANNELS[0]
+
+
+def mobilenet_channels(width: float) -> tuple[int, ...]:
+    """Output channels of the stem and of each block's pointwise convolution at ``width``."""
+    return tuple(
+        max(MOBILENET_MIN_CHANNELS, int(channels * width))
+        for channels in (MOBILENET_STEM, *(out for _, out in MOBILENET_BLOCKS))
+    )
+
+
+def mobilenet_parameter_count(*, width: float, embedding_size: int = 128, n_classes: int = 0) -> int:
+    """Weights and biases of a :class:`~zsac.acoustic.mobilenet.MobileNet` (batch-norm scales and shifts included)."""
+    channels = mobilenet_channels(width)
+    count = 9 * channels[0] + 2 * channels[0]  # stem convolution (no bias: batch norm follows) and its norm
+    for c_in, c_out in zip(channels[:-1], channels[1:], strict=True):
+        count += 9 * c_in + 2 * c_in  # depthwise 3x3 and its norm
+        count += c_in * c_out + 2 * c_out  # pointwise 1x1 and its norm
+    count += channels[-1] * embedding_size + embedding_size
+    if n_classes:
+        count += embedding_size * n_classes + n_classes
+    return count
+
+
+def check_mobilenet_size(
+    *, width: Any, embedding_size: Any = 128, n_classes: Any = 0, owner: str = "MobileNet"
+) -> None:
+    """Raise ConfigError, naming the value, unless MobileNet's sizes are numbers within bounds.
+
+    Checks types too (a model folder's config.json is untrusted: ``"1.0"`` or ``true`` is no width):
+    ``width`` a finite number in (0, :data:`MAX_MOBILENET_WIDTH`], ``embedding_size`` a whole number
+    in [1, :data:`MAX_UNITS`], ``n_classes`` one in [0, :data:`MAX_UNITS`], and the whole network at
+    most :data:`MAX_VGGISH_PARAMETERS`. Call before allocating.
+    """
+    if not (_real(width) and 0 < width <= MAX_MOBILENET_WIDTH):
+        raise ConfigError(f"{owner}: width must be a number in (0, {MAX_MOBILENET_WIDTH:g}], got {width!r}")
+    for name, value, low in (("embedding_size", embedding_size, 1), ("n_classes", n_classes, 0)):
+        if not (_whole(value) and low <= value <= MAX_UNITS):
+            raise ConfigError(f"{owner}: {name} must be a whole number in [{low}, {MAX_UNITS}], got {value!r}")
+    count = mobilenet_parameter_count(width=width, embedding_size=embedding_size, n_classes=n_classes)
+    if count > MAX_VGGISH_PARAMETERS:
+        raise ConfigError(
+            f"{owner}: width={width}, embedding_size={embedding_size}, n_classes={n_classes} make {count:,} "
+            f"parameters ({count * 4 / 2**30:.1f} GiB); the limit is {MAX_VGGISH_PARAMETERS:,} "
+            "(2 GiB of float32 weights)"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class VGGishConfig:
     """How VGGish is trained from scratch on the training classes.
@@ -196,10 +276,14 @@ class VGGishConfig:
     """
 
     # Smaller widths give a network that trains on a CPU in seconds, which is not the paper's model.
+    # They size MobileNet too (see mobilenet_width): one setting, so the README's CPU widths and the
+    # width-suited learning rate serve both backbones.
     conv_channels: tuple[int, ...] = setting(
-        VGGISH_CONV_CHANNELS, "VGGish convolution widths, one per group (VGGish's)", parse=int, nargs=4, metavar="C"
-    )
-    fc_units: int = setting(VGGISH_FC_UNITS, "VGGish fully connected width (VGGish's)", parse=int)
+        VGGISH_CONV_CHANNELS,
+        "VGGish convolution widths, one per group (VGGish's); MobileNet's width is the first over 64",
+        parse=int, nargs=4, metavar="C",
+    )  # fmt: skip
+    fc_units: int = setting(VGGISH_FC_UNITS, "VGGish fully connected width (VGGish's; MobileNet has none)", parse=int)
     # Early stopping ends training long before 100 epochs on ESC-50-sized data.
     max_epochs: int = setting(100, "VGGish: most epochs", parse=int)
     patience: int = setting(5, "VGGish: epochs without a validation gain before stopping", parse=int)
@@ -214,7 +298,9 @@ class VGGishConfig:
         None, "VGGish learning rate (default: the recipe's: the paper's 1e-4, or suited to the width)", parse=float,
         aliases=("--lr",),
     )  # fmt: skip
-    backbone: str | None = setting(None, "acoustic network (default: the recipe's: vggish)", choices=BACKBONES)
+    backbone: str | None = setting(
+        None, "acoustic network: vggish, or mobilenet, YAMNet's (default: the recipe's: vggish)", choices=BACKBONES
+    )
     batch_norm: bool | None = setting(
         None,
         "batch norm after each convolution: on or off (default: the recipe's)",
@@ -276,6 +362,8 @@ class VGGishConfig:
                 raise ConfigError(f"VGGishConfig: {name} must be a whole number >= 1, got {value!r}")
         check_vggish_size(conv_channels=self.conv_channels, fc_units=self.fc_units, owner="VGGishConfig")
         self._check_recipe_fields()
+        if (self.backbone or _RECIPE_TABLE[self.recipe]["backbone"]) == "mobilenet":
+            self._check_mobilenet()
         if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
             raise ConfigError(f"VGGishConfig: validation_fraction must lie in (0, 1), got {self.validation_fraction!r}")
         if self.split_unit not in SPLIT_UNITS:
@@ -317,6 +405,16 @@ class VGGishConfig:
         if lr is not None and not (_real(lr) and 0 < lr < math.inf):
             fail("learning_rate", "a positive number")
 
+    def _check_mobilenet(self) -> None:
+        # MobileNet takes one width from conv_channels; refuse what it would silently ignore.
+        first = self.conv_channels[0]
+        if self.conv_channels != (first, 2 * first, 4 * first, 8 * first):
+            raise ConfigError(
+                f"VGGishConfig: with backbone mobilenet, conv_channels sets one width and must double like VGGish's "
+                f"(c, 2c, 4c, 8c; 8 16 32 64 is width 0.125), got {list(self.conv_channels)}"
+            )
+        check_mobilenet_size(width=mobilenet_width(self.conv_channels), owner="VGGishConfig (backbone mobilenet)")
+
     def resolved(self) -> VGGishConfig:
         """This config with every setting left at None replaced by its recipe's value."""
         values = recipe_values(self.recipe, conv_channels=self.conv_channels)
@@ -334,8 +432,17 @@ class VGGishConfig:
         }
 
     def model_options(self) -> dict[str, Any]:
-        """The acoustic network's constructor arguments these settings fix."""
+        """The acoustic network's constructor arguments these settings fix.
+
+        ``build_network({**config.model_options(), "n_classes": n})`` builds the network. VGGish's
+        are its widths (and ``batch_norm`` when on), without an ``architecture`` key, as zsac 0.1
+        stored them; MobileNet's are ``{"architecture": "mobilenet", "width": w}`` with ``w`` from
+        :func:`mobilenet_width` (``fc_units`` and ``batch_norm`` are VGGish's: MobileNet has no hidden
+        fully connected layer and always has batch norm, so the paper's recipe gives it one too).
+        """
         resolved = self.resolved()
+        if resolved.backbone == "mobilenet":
+            return {"architecture": "mobilenet", "width": mobilenet_width(self.conv_channels)}
         options: dict[str, Any] = {"conv_channels": self.conv_channels, "fc_units": self.fc_units}
         if resolved.batch_norm:
             options["batch_norm"] = True

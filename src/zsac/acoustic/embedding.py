@@ -10,17 +10,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from .._device import autocast, cpu_supports_bf16, resolve_device, resolve_precision
 from ..errors import DataError
 from .pooling import clip_means, window_means
-from .vggish import VGGish
 
 __all__ = ["embed_clips", "segment_embeddings", "clip_means", "window_means", "torch_precision", "device_type"]
 
 
 def segment_embeddings(
-    model: VGGish,
+    model: nn.Module,
     examples: np.ndarray | torch.Tensor,
     *,
     batch_size: int = 256,
@@ -31,7 +31,9 @@ def segment_embeddings(
 
     Parameters
     ----------
-    model : VGGish
+    model : nn.Module
+        An acoustic network with ``embed``: :class:`~zsac.acoustic.VGGish` or
+        :class:`~zsac.acoustic.mobilenet.MobileNet`.
     examples : array [shape=(n_segments, 96, 64)]
     batch_size : int
     device : str, torch.device or None
@@ -62,7 +64,7 @@ def segment_embeddings(
 
 
 def embed_clips(
-    model: VGGish,
+    model: nn.Module,
     examples: Sequence[np.ndarray] | np.ndarray,
     *,
     batch_size: int = 256,
@@ -75,7 +77,9 @@ def embed_clips(
 
     Parameters
     ----------
-    model : VGGish
+    model : nn.Module
+        An acoustic network with ``embed``: :class:`~zsac.acoustic.VGGish` or
+        :class:`~zsac.acoustic.mobilenet.MobileNet`.
     examples : sequence of arrays [shape=(n_segments_i, 96, 64)], or one array
         [shape=(n_clips, n_segments, 96, 64)] when all clips have the same length.
     batch_size, device, precision

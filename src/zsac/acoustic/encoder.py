@@ -44,7 +44,7 @@ from .int8_session import INSTALL_HINT, INT8_FILE, Int8Session, int8_available, 
 from .pooling import clip_means
 
 if TYPE_CHECKING:
-    from .vggish import VGGish
+    from torch import nn
 
 __all__ = ["AcousticEncoder", "INFERENCE_MODES", "fit_encoder"]
 
@@ -76,7 +76,9 @@ class AcousticEncoder:
     Parameters
     ----------
     model_config : mapping
-        :class:`~zsac.acoustic.VGGish` constructor arguments.
+        The network's constructor arguments, with its ``architecture`` unless VGGish
+        (:func:`~zsac.acoustic.networks.build_network`): a :class:`~zsac.acoustic.VGGish` or a
+        :class:`~zsac.acoustic.mobilenet.MobileNet`.
     weights : mapping of str to np.ndarray, or None
         The network's weights; ``None`` reads them from ``source`` when first needed.
     source : path or None
@@ -107,15 +109,15 @@ class AcousticEncoder:
         self.int8 = int8
         self.int8_source = None if int8_source is None else Path(int8_source)
         self.quantization = None if quantization is None else dict(quantization)
-        self._model: VGGish | None = None
+        self._model: nn.Module | None = None
         self._session: Int8Session | None = None
         self._held_weights: BinaryIO | None = None  # see load
 
     # -- construction ------------------------------------------------------------------
 
     @classmethod
-    def from_model(cls, model: VGGish) -> AcousticEncoder:
-        """The encoder of a torch VGGish (used as is: no copy of its weights is made)."""
+    def from_model(cls, model: nn.Module) -> AcousticEncoder:
+        """The encoder of a torch VGGish or MobileNet (used as is: no copy of its weights is made)."""
         encoder = cls(model_config=model.config, weights={})
         encoder._weights = None
         encoder._model = model.eval()
@@ -214,8 +216,8 @@ class AcousticEncoder:
             held.close()
 
     @property
-    def model(self) -> VGGish:
-        """The torch VGGish, built from the weights on first use (on the CPU, in eval mode)."""
+    def model(self) -> nn.Module:
+        """The torch network (VGGish or MobileNet), built from the weights on first use (on the CPU, in eval mode)."""
         if self._model is None:
             source = self.source / VGGISH_WEIGHTS_FILE if self.source is not None else "the weights"
             self._model = acoustic.vggish.vggish_from_weights(self.model_config, self.weights(), source=source)

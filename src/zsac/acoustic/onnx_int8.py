@@ -1,6 +1,7 @@
 """A fast CPU back end for the VGGish embedding network: ONNX Runtime with static int8 quantisation.
 
-:func:`quantize_vggish_int8` exports ``VGGish.embed`` (not the classification head) to ONNX,
+:func:`quantize_vggish_int8` exports the network's ``embed`` (VGGish's or MobileNet's; not the
+classification head) to ONNX,
 quantises it statically in the QDQ format (uint8 activations, int8 per-channel weights,
 MinMax calibration on log-mel examples) and checks the int8 embeddings against torch fp32
 before it writes the file. :class:`~zsac.acoustic.int8_session.Int8Session` runs the written
@@ -50,7 +51,6 @@ from .int8_session import (
     import_onnxruntime,
     int8_available,  # noqa: F401  (re-exported: the int8 back end's public names live here too)
 )
-from .vggish import VGGish
 
 __all__ = ["INT8_FILE", "QuantizationReport", "quantize_vggish_int8", "Int8Session", "int8_available"]
 
@@ -96,7 +96,7 @@ class QuantizationReport:
 
 
 def quantize_vggish_int8(
-    model: VGGish,
+    model: nn.Module,
     calibration_examples: np.ndarray,
     path: str | os.PathLike[str],
     *,
@@ -116,8 +116,10 @@ def quantize_vggish_int8(
 
     Parameters
     ----------
-    model : VGGish
-        Left unchanged: weights untouched, training mode restored. Its head is not exported.
+    model : nn.Module
+        A :class:`~zsac.acoustic.VGGish` or :class:`~zsac.acoustic.mobilenet.MobileNet` (any
+        network with ``embed``), in float32. Left unchanged: weights untouched, training mode
+        restored. Its head is not exported.
     calibration_examples : np.ndarray [shape=(n, 96, 64)]
         Log-mel examples like the ones the network will embed (for example the training segments).
     path : str or os.PathLike
@@ -196,10 +198,12 @@ def quantize_vggish_int8(
     )
     # The file may be a temporary one (a classifier keeps the bytes until it is saved), so the
     # messages are about the network's agreement with fp32; the path goes to the debug log.
-    logger.debug("wrote the int8 VGGish to %s", target)
+    name = type(model).__name__
+    logger.debug("wrote the int8 %s to %s", name, target)
     if report.passed:
         logger.info(
-            "int8 VGGish agrees with fp32: min cosine %.4f, mean %.4f, relative error %.4f on %d segments",
+            "int8 %s agrees with fp32: min cosine %.4f, mean %.4f, relative error %.4f on %d segments",
+            name,
             min_cosine,
             mean_cosine,
             relative_error,
@@ -207,8 +211,8 @@ def quantize_vggish_int8(
         )
     else:
         logger.warning(
-            "the int8 VGGish misses the tolerance: min cosine %.4f < %.4f (mean %.4f, "
-            "relative error %.4f on %d segments)",
+            "the int8 %s misses the tolerance: min cosine %.4f < %.4f (mean %.4f, relative error %.4f on %d segments)",
+            name,
             min_cosine,
             tolerance,
             mean_cosine,
@@ -221,7 +225,7 @@ def quantize_vggish_int8(
 class _EmbeddingOnly(nn.Module):
     """``model.embed`` as a module's forward, so that the export leaves out the head."""
 
-    def __init__(self, model: VGGish) -> None:
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
 
@@ -229,7 +233,7 @@ class _EmbeddingOnly(nn.Module):
         return self.model.embed(examples)
 
 
-def _export_embedding(model: VGGish, path: Path, *, device: torch.device) -> None:
+def _export_embedding(model: nn.Module, path: Path, *, device: torch.device) -> None:
     was_training = model.training
     model.eval()
     try:

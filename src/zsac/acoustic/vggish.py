@@ -27,7 +27,7 @@ from ..checkpoint import (
 )
 from ..errors import CheckpointError, ConfigError
 from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, check_vggish_size
-from .networks import build_network
+from .networks import ARCHITECTURE_KEY, build_network
 
 __all__ = ["VGGish", "save_vggish", "load_vggish", "vggish_from_weights"]
 
@@ -167,8 +167,11 @@ def _conv(in_channels: int, out_channels: int, batch_norm: bool = False) -> nn.S
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(inplace=True))
 
 
-def save_vggish(model: VGGish, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
+def save_vggish(model: nn.Module, directory: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
     """Save weights as safetensors and the architecture as JSON; the folder is replaced whole.
+
+    ``model`` is a VGGish or any network :func:`~zsac.acoustic.networks.build_network` makes
+    from its ``config`` (a :class:`~zsac.acoustic.mobilenet.MobileNet`).
 
     Writes ``directory/model.safetensors`` and ``directory/config.json``; ``metadata``
     (for example the training class names) is stored in the JSON.
@@ -183,31 +186,37 @@ def vggish_from_weights(
     *,
     device: str | torch.device = "cpu",
     source: str | os.PathLike[str] = "the weights",
-) -> VGGish:
-    """A VGGish of ``model_config`` holding ``weights``, in eval mode on ``device``.
+) -> nn.Module:
+    """The network of ``model_config`` (a VGGish, or the ``architecture`` it names) holding ``weights``,
+    in eval mode on ``device``.
 
     Strict: every weight must be there with its shape; ``source`` names the file in errors.
     """
     try:
         model = build_network(model_config)
     except (TypeError, ConfigError) as exc:
-        raise CheckpointError(f"{source}: the VGGish architecture {model_config} is invalid: {exc}") from exc
+        raise CheckpointError(
+            f"{source}: the {_name(model_config)} architecture {model_config} is invalid: {exc}"
+        ) from exc
     try:
         model.load_state_dict({name: torch.from_numpy(array) for name, array in weights.items()}, strict=True)
     except (RuntimeError, TypeError) as exc:
-        raise CheckpointError(f"{source} does not fit the VGGish architecture {model_config}: {exc}") from exc
+        reason = " ".join(str(exc).split())  # torch's message spans lines, one per weight; errors are one line
+        raise CheckpointError(
+            f"{source} does not fit the {_name(model_config)} architecture {model_config}: {reason}"
+        ) from exc
     return model.to(device).eval()
 
 
 def load_vggish(
     directory: str | os.PathLike[str], *, device: str | torch.device = "cpu"
-) -> tuple[VGGish, dict[str, Any]]:
+) -> tuple[nn.Module, dict[str, Any]]:
     """Load a model written by :func:`save_vggish` (strictly: every weight must match).
 
     Returns
     -------
-    model : VGGish
-        In eval mode, on ``device``.
+    model : nn.Module
+        The folder's network (a VGGish, or the MobileNet its config names), in eval mode, on ``device``.
     metadata : dict
         What was passed to :func:`save_vggish`.
     """
@@ -218,3 +227,9 @@ def load_vggish(
         description["model"], weights, device=device, source=Path(directory) / VGGISH_WEIGHTS_FILE
     )
     return model, description.get("metadata", {})
+
+
+def _name(model_config: Any) -> str:
+    """The network that a (maybe hostile) config names, for messages: ``VGGish`` unless it names another."""
+    name = model_config.get(ARCHITECTURE_KEY, "vggish") if isinstance(model_config, dict) else "vggish"
+    return "VGGish" if name == "vggish" else repr(name)[:40]
