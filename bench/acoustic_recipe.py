@@ -121,8 +121,13 @@ def main() -> None:
         help="AudioSet ontology.json: class descriptions ('' for names)",
     )
     parser.add_argument("--save-embeddings", help="keep each run's clip embeddings here (npz), for the semantic side")
+    parser.add_argument("--table-from", nargs="+", metavar="CSV", help="only print the table of these runs' CSVs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.table_from:
+        rows = [row for path in args.table_from for row in csv.DictReader(open(path, newline=""))]
+        _print_table(rows, by_seed=True)
+        return
     torch.set_num_threads(args.threads)
 
     root = Path(args.data) if args.data else esc50_dir()
@@ -165,17 +170,36 @@ def main() -> None:
                     )  # fmt: skip
                     if args.csv:
                         _append_csv(args.csv, row)
+    _print_table(rows, by_seed=False)
+
+
+def _print_table(rows: list[dict], *, by_seed: bool) -> None:
+    """Mean ± std (population) over the runs of each variant and clip budget; with ``by_seed``, also seed 0 apart."""
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     print(f"`{command}`\n")
-    print("| variant | clips/class | runs | val. acc. (8 classes) | 2-way zero-shot Top-1 | epochs | s per model |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for variant in args.variants:
-        for n_clips in args.clips_per_class:
-            chosen = [r for r in rows if r["variant"] == variant and r["clips_per_class"] == n_clips]
-            val, zs = [r["val_accuracy"] for r in chosen], [r["zero_shot_top1"] for r in chosen]
-            print(f"| {variant} | {n_clips} | {len(chosen)} | {np.mean(val):.3f} ± {np.std(val):.3f} "
-                  f"| {np.mean(zs):.3f} ± {np.std(zs):.3f} | {np.mean([r['epochs'] for r in chosen]):.1f} "
-                  f"| {np.mean([r['seconds'] for r in chosen]):.1f} |")  # fmt: skip
+    seeds = " | val. seed 0 / other seeds | zero-shot seed 0 / other seeds" if by_seed else ""
+    print(
+        f"| variant | clips/class | runs | val. acc. (8 classes) | 2-way zero-shot Top-1{seeds} | epochs | s / model |"
+    )
+    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if by_seed else "") + "---:|---:|")
+    keys = list(dict.fromkeys((str(r["variant"]), int(r["clips_per_class"])) for r in rows))
+    for variant, n_clips in keys:
+        chosen = [r for r in rows if str(r["variant"]) == variant and int(r["clips_per_class"]) == n_clips]
+
+        def stat(name: str, subset: list[dict] = chosen) -> np.ndarray:
+            return np.array([float(r[name]) for r in subset])
+
+        val, zs = stat("val_accuracy"), stat("zero_shot_top1")
+        cells = [variant, str(n_clips), str(len(chosen)), f"{val.mean():.3f} ± {val.std():.3f}",
+                 f"{zs.mean():.3f} ± {zs.std():.3f}"]  # fmt: skip
+        if by_seed:
+            tuned = [r for r in chosen if int(r["seed"]) == 0]
+            other = [r for r in chosen if int(r["seed"]) != 0]
+            for name in ("val_accuracy", "zero_shot_top1"):
+                halves = [f"{stat(name, part).mean():.3f} ({len(part)})" if part else "–" for part in (tuned, other)]
+                cells.append(" / ".join(halves))
+        cells += [f"{stat('epochs').mean():.1f}", f"{stat('seconds').mean():.1f}"]
+        print("| " + " | ".join(cells) + " |")
 
 
 def _default_ontology() -> str:

@@ -24,7 +24,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "embedding": ["embed_clips", "segment_embeddings"],
         "pooling": ["POOLING_STATISTICS", "clip_means", "clip_statistics", "window_means"],
         "encoder": ["AcousticEncoder", "INFERENCE_MODES"],
-        "training": ["VGGishTrainingResult", "load_trained_vggish", "stratified_split", "train_vggish"],
+        "training": ["VGGishTrainingResult", "augment", "load_trained_vggish", "stratified_split", "train_vggish"],
         "vggish": ["VGGish", "load_vggish", "save_vggish", "vggish_from_weights"],
         "mobilenet": ["MobileNet"],
         "networks": ["build_network"],

@@ -6,8 +6,14 @@ AudioSet *clips* 75/25 (``split_unit``). Adam minimises the cross-entropy; train
 once validation accuracy has not improved for ``patience`` epochs, and the best epoch's
 weights are kept. The settings and their defaults are :class:`~zsac.acoustic.VGGishConfig`.
 
-Reproducibility: weights are initialised from ``seed``; epoch ``e`` shuffles with a
-generator seeded by ``(seed, e)`` and reseeds dropout the same way, so a run resumed
+That is the paper's recipe (``recipe="paper"``, the default here). ``recipe="zsac"`` adds batch
+norm, the augmentations of :func:`augment` (random gain, circular time shift, SpecAugment
+masks) and optionally mixup, AdamW with per-step warm-up and cosine decay, label smoothing and
+a floor on the epochs before early stopping (see ``zsac.acoustic.config``).
+
+Reproducibility: weights are initialised from ``seed``; epoch ``e`` shuffles and draws its
+augmentations with a generator seeded by ``(seed, e)``, reseeds dropout the same way, and takes
+its learning rates from the step number alone, so a run resumed
 from a checkpoint follows exactly the same path as one that was never interrupted.
 """
 
@@ -39,7 +45,7 @@ from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
 from .networks import build_network
 from .vggish import VGGish, load_vggish, save_vggish
 
-__all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish"]
+__all__ = ["train_vggish", "VGGishTrainingResult", "stratified_split", "load_trained_vggish", "augment"]
 
 logger = logging.getLogger(__name__)
 
@@ -370,7 +376,7 @@ def _train_epoch(
             partner, weight = None, 1.0
             if draws.mixup_weights is not None and index.shape[0] > 1:
                 weight = float(draws.mixup_weights[batch])
-                partner = torch.from_numpy(rng_permutation(draws.mixup_seeds[batch], index.shape[0])).to(device)
+                partner = torch.from_numpy(_mixup_partners(draws.mixup_seeds[batch], index.shape[0])).to(device)
                 inputs = weight * inputs + (1.0 - weight) * inputs.index_select(0, partner)  # mixup
             inputs = inputs.unsqueeze(1).contiguous(memory_format=memory_format)
             for group in optimizer.param_groups:
@@ -388,7 +394,7 @@ def _train_epoch(
     return float(loss_sum) / n, int(correct) / n
 
 
-def rng_permutation(seed: int, n: int) -> np.ndarray:
+def _mixup_partners(seed: int, n: int) -> np.ndarray:
     """A seeded permutation of ``n`` items (mixup's partners within a batch)."""
     return np.random.default_rng(seed).permutation(n)
 
