@@ -18,7 +18,7 @@ from test_training import SMALL, synthetic_clips
 from zsac import ConfigError
 from zsac.acoustic import load_vggish, train_vggish
 from zsac.acoustic import training as training_module
-from zsac.acoustic.config import RECIPE_FIELDS, VGGishConfig, recipe_values
+from zsac.acoustic.config import RECIPE_FIELDS, VGGishConfig, recipe_batch_size, recipe_values
 from zsac.acoustic.networks import build_network
 from zsac.acoustic.training import _augmentation_draws, _learning_rates, augment
 from zsac.audio import SAMPLE_RATE, waveform_to_examples
@@ -191,3 +191,12 @@ def test_batch_norm_network_round_trips_through_its_config():
     assert "batch_norm" not in plain.config
     with pytest.raises(ConfigError, match="batch_norm"):
         build_network({"conv_channels": [4, 8, 8, 16], "fc_units": 16, "batch_norm": "no"})
+
+
+def test_zsac_batch_size_follows_the_data(tmp_path):
+    assert recipe_batch_size(16 * 64) == 64 and recipe_batch_size(16 * 64 - 1) == 32
+    examples, labels = synthetic_clips()
+    options = {k: v for k, v in ZSAC_SMALL.items() if k != "batch_size"}
+    train_vggish(examples, labels, max_epochs=1, checkpoint_dir=tmp_path, **options)
+    settings = json.loads((tmp_path / "training.json").read_text())["settings"]
+    assert settings["batch_size"] == 32  # 30 training segments: 64 would leave one step an epoch

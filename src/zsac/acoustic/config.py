@@ -114,9 +114,7 @@ _RECIPE_TABLE: dict[str, dict[str, Any]] = {
         "label_smoothing": 0.1,
         "min_epochs": 10,  # validation accuracy is noisy early on; stopping at epoch 7 left models at chance
         "learning_rate": None,  # suited to the width: see recipe_learning_rate
-        # Twice the steps per epoch: with 16 clips per class, 64 left 8 steps an epoch and
-        # validation accuracy still rising at epoch 30 (0.76 against 0.80 with 32, in RESULTS.md).
-        "batch_size": 32,
+        "batch_size": None,  # by the data: see recipe_batch_size
     },
 }
 RECIPE_FIELDS = tuple(_RECIPE_TABLE["paper"])
@@ -130,6 +128,21 @@ def recipe_learning_rate(conv_channels: tuple[int, ...]) -> float:
     moves their outputs more, and batch norm keeps the rest of the dependence small.
     """
     return 3e-3 * math.sqrt(8 / conv_channels[0])
+
+
+#: Fewest optimiser steps per epoch that the ``zsac`` recipe's batch size leaves.
+MIN_STEPS_PER_EPOCH = 16
+
+
+def recipe_batch_size(n_training_segments: int) -> int:
+    """The ``zsac`` recipe's batch size: 64 when that leaves :data:`MIN_STEPS_PER_EPOCH` steps an epoch, else 32.
+
+    With 16 clips per class of 8 ESC-10 classes (512 training segments), batches of 64 left 8
+    steps an epoch and validation accuracy still rising at epoch 30: 32 gave 0.80 against 0.76.
+    With 32 clips per class (1024 segments) the two were equal (0.876 and 0.870), and 64 takes
+    about half the time an epoch (RESULTS.md, issue 16).
+    """
+    return 64 if n_training_segments >= MIN_STEPS_PER_EPOCH * 64 else 32
 
 
 def recipe_values(recipe: str, *, conv_channels: tuple[int, ...] = VGGISH_CONV_CHANNELS) -> dict[str, Any]:
@@ -288,7 +301,7 @@ class VGGishConfig:
     max_epochs: int = setting(100, "VGGish: most epochs", parse=int)
     patience: int = setting(5, "VGGish: epochs without a validation gain before stopping", parse=int)
     batch_size: int | None = setting(
-        None, "VGGish batch size (default: the recipe's: 64, the paper's, or 32)", parse=int
+        None, "VGGish batch size (default: the recipe's: 64, the paper's, or zsac's 32 or 64 by the data)", parse=int
     )
     recipe: str = setting(
         "paper", "acoustic training recipe: paper (Section III-B) or zsac (see README)", choices=RECIPES

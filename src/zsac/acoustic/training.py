@@ -41,7 +41,7 @@ from .._device import autocast, resolve_device, resolve_precision
 from .._version import __version__
 from ..audio import EXAMPLE_FRAMES, LOG_OFFSET, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
-from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig
+from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig, recipe_batch_size
 from .networks import build_network
 from .vggish import VGGish, load_vggish, save_vggish
 
@@ -178,6 +178,8 @@ def train_vggish(
         validation_mask = clip_mask[clip_of_segment]
     if not validation_mask.any():
         raise DataError("the validation split is empty: each class needs at least two items to split")
+    if batch_size is None:  # the zsac recipe's: by the data
+        batch_size = recipe_batch_size(int((~validation_mask).sum()))
 
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
