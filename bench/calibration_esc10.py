@@ -11,6 +11,7 @@ The table gives per-class seen (S) and unseen (U) accuracy and their harmonic me
 Usage:
     ZSAC_DATA_DIR=../shared/data python bench/calibration_esc10.py [--folds 0 1 2 3 4] [--seed 0]
         [--conv-channels 8 16 32 64 --fc-units 128 --max-epochs 30] [--semantic SLE+SSE] [--split-unit clip]
+        [--recipe paper|zsac]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main() -> None:
         default="segment",
         help="VGGish's validation split (clip: γ is learnt on clips VGGish never trained on)",
     )
+    parser.add_argument("--recipe", default="zsac", choices=["paper", "zsac"], help="VGGish's training recipe")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -60,7 +62,7 @@ def main() -> None:
         started = time.perf_counter()
         model = ZeroShotClassifier(
             semantic=args.semantic, conv_channels=tuple(args.conv_channels), fc_units=args.fc_units,
-            max_epochs=args.max_epochs, split_unit=args.split_unit, seed=args.seed, progress=False,
+            max_epochs=args.max_epochs, split_unit=args.split_unit, seed=args.seed, recipe=args.recipe, progress=False,
         ).fit([c.path for c in train], [c.label for c in train])  # fmt: skip
         trained = time.perf_counter() - started
         embeddings = model.transform([c.path for c in test])
