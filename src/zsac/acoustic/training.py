@@ -267,7 +267,8 @@ def train_vggish(
                 best_weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
                 if ckpt is not None:
                     _write_tensors(ckpt / BEST_FILE, best_weights)
-            if epoch - state["best_epoch"] >= patience and epoch >= config.min_epochs:
+            # At the last epoch there is nothing left to stop: the run is not called stopped early.
+            if epoch - state["best_epoch"] >= patience and config.min_epochs <= epoch < max_epochs:
                 state["stopped_early"] = True
                 bar.set_description("VGGish, stopped early")  # so that a bar short of its total reads as done
                 logger.info("early stop after epoch %d: best validation accuracy %.4f at epoch %d",
