@@ -11,8 +11,9 @@ on their clip embeddings, and every clip of the 2 held-out classes is classified
 and of their AudioSet ontology descriptions (``--ontology``, as ``zsac train --ontology`` takes
 them for an ESC-50 root; ``--ontology ''`` for names alone).
 
-Variants are cumulative from the paper's recipe (``paper``) to the full ``zsac`` recipe,
-plus the full recipe without each lever, and the MobileNet backbone.
+Variants: the paper's recipe, zsac's, zsac's with the MobileNet backbone, and the ablation's:
+zsac's recipe in batches of 64 (as it was before its batch-size rule) without each lever, or with
+one more (``zsac64-...``, ``zsac64+...``).
 
 Usage:
     ZSAC_DATA_DIR=../shared/data python bench/acoustic_recipe.py [--variants paper zsac ...]
@@ -49,59 +50,30 @@ from zsac.semantic.specs import SemanticEmbedder, classes_from_texts
 
 # The README's CPU widths.
 CPU_WIDTHS = {"conv_channels": (8, 16, 32, 64), "fc_units": 128, "max_epochs": 30}
-_OFF = {"batch_norm": False, "time_mask": 0, "freq_mask": 0, "gain_db": 0.0, "time_shift": 0,
-        "optimizer": "adam", "weight_decay": 0.0, "warmup_epochs": 0, "lr_schedule": "constant",
-        "label_smoothing": 0.0, "min_epochs": 0, "mixup": 0.0}  # fmt: skip
 
-#: Each variant: a recipe and the settings that change it.
+#: Each variant: a recipe and the settings that change it. The ablation's rows take one lever
+#: out of (or add one to) the recipe as it was before its batch-size rule: batches of 64.
+_BASE = {"recipe": "zsac", "batch_size": 64}
 VARIANTS: dict[str, dict] = {
     "paper": {"recipe": "paper"},
-    "+bn": {"recipe": "paper", "batch_norm": True},
-    "+bn+lr": {"recipe": "zsac", **_OFF, "batch_norm": True},
-    "+adamw+cosine": {
-        "recipe": "zsac",
-        **{
-            **_OFF,
-            "batch_norm": True,
-            "optimizer": "adamw",
-            "weight_decay": 0.05,
-            "warmup_epochs": 2,
-            "lr_schedule": "cosine",
-        },
-    },
-    "+min_epochs": {
-        "recipe": "zsac",
-        **{
-            **_OFF,
-            "batch_norm": True,
-            "optimizer": "adamw",
-            "weight_decay": 0.05,
-            "warmup_epochs": 2,
-            "lr_schedule": "cosine",
-            "min_epochs": 10,
-        },
-    },
-    "+label_smoothing": {"recipe": "zsac", "time_mask": 0, "freq_mask": 0, "gain_db": 0.0, "time_shift": 0},
-    "+gain+shift": {"recipe": "zsac", "time_mask": 0, "freq_mask": 0},
-    "zsac": {"recipe": "zsac"},  # + SpecAugment: the full recipe
-    "zsac+mixup": {"recipe": "zsac", "mixup": 0.2},
-    "zsac-bn": {"recipe": "zsac", "batch_norm": False},
-    "zsac-specaugment": {"recipe": "zsac", "time_mask": 0, "freq_mask": 0},
-    "zsac-gain-shift": {"recipe": "zsac", "gain_db": 0.0, "time_shift": 0},
-    "zsac-label_smoothing": {"recipe": "zsac", "label_smoothing": 0.0},
-    "zsac-min_epochs": {"recipe": "zsac", "min_epochs": 0},
-    "zsac-adamw-cosine": {
-        "recipe": "zsac",
+    "zsac": {"recipe": "zsac"},
+    "zsac-mobilenet": {"recipe": "zsac", "backbone": "mobilenet"},
+    "zsac64": _BASE,
+    "zsac64-bn": {**_BASE, "batch_norm": False},
+    "zsac64-specaugment": {**_BASE, "time_mask": 0, "freq_mask": 0},
+    "zsac64-gain-shift": {**_BASE, "gain_db": 0.0, "time_shift": 0},
+    "zsac64-label_smoothing": {**_BASE, "label_smoothing": 0.0},
+    "zsac64-min_epochs": {**_BASE, "min_epochs": 0},
+    "zsac64-adamw-cosine": {
+        **_BASE,
         "optimizer": "adam",
         "weight_decay": 0.0,
         "warmup_epochs": 0,
         "lr_schedule": "constant",
     },  # fmt: skip
-    "zsac-lr/3": {"recipe": "zsac", "learning_rate": 1e-3},
-    "zsac-lrx3": {"recipe": "zsac", "learning_rate": 1e-2},
-    "zsac-mobilenet": {"recipe": "zsac", "backbone": "mobilenet"},
-    "zsac-batch32": {"recipe": "zsac", "batch_size": 32},
-    "zsac-60epochs": {"recipe": "zsac", "max_epochs": 60},
+    "zsac64+mixup": {**_BASE, "mixup": 0.2},
+    "zsac64+batch32": {**_BASE, "batch_size": 32},
+    "zsac64+60epochs": {**_BASE, "max_epochs": 60},
 }
 
 
