@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--label-template", help="e.g. 'the sound of {label}'")
+    parser.add_argument("--recipe", default="zsac", choices=["paper", "zsac"], help="VGGish's training recipe")
     parser.add_argument("--out", help="keep the models here (default: a temporary folder)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -62,6 +63,7 @@ def main() -> None:
             max_epochs=args.max_epochs,
             patience=args.patience,
             label_template=args.label_template,
+            recipe=args.recipe,
             seed=args.seed,
         )
         trained = time.perf_counter() - started
