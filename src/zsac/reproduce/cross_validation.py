@@ -45,12 +45,9 @@ from ..classifier import ZeroShotClassifier
 from ..errors import ConfigError, DataError
 from ..evaluation import (
     calibrated_stacking,
-    generalized_zero_shot_accuracy,
     mean_average_precision,
     per_class_top1_accuracy,
     random_guess_expectation,
-    seen_unseen_curve,
-    seen_unseen_curve_area,
     top1_accuracy,
     true_class_ranks,
 )
@@ -62,7 +59,7 @@ from .records import FoldRecord, summary_frame
 from .report import write_report
 from .results import ResultsFolder
 from .tables import markdown_table
-from .zero_shot import FoldOutcome, unseen_at_seen
+from .zero_shot import FoldOutcome, gzsl_record
 
 __all__ = [
     "ClassifierFold",
@@ -265,20 +262,7 @@ def _generalised(
     scores = clf.decision_function(embeddings, classes=table)
     truth = np.array([names.index(label) for label in labels], dtype=np.int64)
     gamma = float(getattr(clf, "calibration_", 0.0) or 0.0)
-    calibrated = generalized_zero_shot_accuracy(scores, truth, mask, calibration=gamma)
-    plain = generalized_zero_shot_accuracy(scores, truth, mask)
-    curve = seen_unseen_curve(scores, truth, mask)
-    gzsl = {
-        "seen": calibrated.seen,
-        "unseen": calibrated.unseen,
-        "h": calibrated.harmonic_mean,
-        "gamma": gamma,
-        "seen_uncalibrated": plain.seen,
-        "unseen_uncalibrated": plain.unseen,
-        "h_uncalibrated": plain.harmonic_mean,
-        "ausuc": seen_unseen_curve_area(curve),
-        "seen_clips": float(np.count_nonzero(mask[truth])),
-    }
+    gzsl, curve = gzsl_record(scores, truth, mask, gamma=gamma)
     stacked = calibrated_stacking(scores, mask, gamma)
     predicted, uncalibrated = stacked.argmax(axis=1), scores.argmax(axis=1)
     rows = pd.DataFrame(
@@ -292,7 +276,7 @@ def _generalised(
             "seen": mask[truth],
         }
     )
-    return gzsl, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)], rows
+    return gzsl, curve, rows
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ..evaluation import (
 )
 from ..protocols import ClassSplit
 
-__all__ = ["FoldOutcome", "evaluate_split", "CURVE_POINTS", "unseen_at_seen"]
+__all__ = ["FoldOutcome", "evaluate_split", "CURVE_POINTS", "unseen_at_seen", "gzsl_record"]
 
 #: The seen–unseen curve of a fold is kept as its unseen accuracy at this many seen accuracies
 #: 0, 0.01, ..., 1: enough for a smooth figure, and the same points in every fold so that
@@ -309,10 +309,34 @@ def _generalized(
     scores, labels, mask = ranked_together(selection_model, split.train, split.validation, validation)
     gamma = best_calibration(scores, labels, mask).calibration
     scores, labels, mask = ranked_together(model, seen, split.test, test)
-    calibrated = generalized_zero_shot_accuracy(scores, labels, mask, calibration=gamma)
-    plain = generalized_zero_shot_accuracy(scores, labels, mask)
-    curve = seen_unseen_curve(scores, labels, mask)
-    result = {
+    return gzsl_record(scores, labels, mask, gamma=gamma)
+
+
+def gzsl_record(
+    scores: np.ndarray, labels: np.ndarray, seen_mask: np.ndarray, *, gamma: float
+) -> tuple[dict[str, float], list[float]]:
+    """A fold record's generalised zero-shot figures: S, U, H at ``gamma`` and at 0, AUSUC, and the curve.
+
+    Parameters
+    ----------
+    scores : np.ndarray [shape=(n_clips, n_classes)]
+        Seen and unseen classes ranked together.
+    labels : np.ndarray [shape=(n_clips,)], int
+    seen_mask : np.ndarray [shape=(n_classes,)], bool
+    gamma : float
+        The calibration to report at.
+
+    Returns
+    -------
+    record : dict
+        ``seen``, ``unseen``, ``h``, ``gamma``, the same at γ = 0 (``*_uncalibrated``), ``ausuc``, ``seen_clips``.
+    curve : list of float
+        Unseen accuracy at seen accuracy 0, 0.01, ..., 1 (:func:`unseen_at_seen`).
+    """
+    calibrated = generalized_zero_shot_accuracy(scores, labels, seen_mask, calibration=gamma)
+    plain = generalized_zero_shot_accuracy(scores, labels, seen_mask)
+    curve = seen_unseen_curve(scores, labels, seen_mask)
+    record = {
         "seen": calibrated.seen,
         "unseen": calibrated.unseen,
         "h": calibrated.harmonic_mean,
@@ -321,6 +345,6 @@ def _generalized(
         "unseen_uncalibrated": plain.unseen,
         "h_uncalibrated": plain.harmonic_mean,
         "ausuc": seen_unseen_curve_area(curve),
-        "seen_clips": float(np.count_nonzero(mask[labels])),
+        "seen_clips": float(np.count_nonzero(seen_mask[labels])),
     }
-    return result, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)]
+    return record, [float(u) for u in unseen_at_seen(curve.seen, curve.unseen)]
