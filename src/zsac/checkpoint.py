@@ -59,7 +59,6 @@ from ._atomic import (
     write_json_atomic,
 )
 from ._version import __version__
-from .acoustic.config import BACKBONES
 from .audio import FRONTEND_PARAMS
 from .errors import CheckpointError, DataError
 
@@ -78,6 +77,7 @@ __all__ = [
     "ArraySpec",
     "VGGISH_WEIGHTS_FILE",
     "VGGISH_CONFIG_FILE",
+    "ACOUSTIC_ARCHITECTURES",
     "write_vggish_folder",
     "read_vggish_description",
     "read_vggish_weights",
@@ -545,6 +545,10 @@ def _checked_arrays(
 
 VGGISH_WEIGHTS_FILE = "model.safetensors"
 VGGISH_CONFIG_FILE = "config.json"
+#: The acoustic networks a VGGish-format folder may describe (its ``architecture``). The folder
+#: format is below the networks, so their names live here; :data:`zsac.acoustic.config.BACKBONES`
+#: is this tuple.
+ACOUSTIC_ARCHITECTURES = ("vggish", "mobilenet")
 #: The int8 copy that a classifier's VGGish folder may hold (zsac.acoustic.int8_session.INT8_FILE).
 OPTIONAL_VGGISH_FILES = ("vggish.int8.onnx",)
 
@@ -586,7 +590,7 @@ def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]
     """``config.json`` of a VGGish folder, checked to describe an acoustic network zsac knows.
 
     The folder format is VGGish's for every acoustic network: the top-level ``architecture``
-    (absent in zsac 0.1: VGGish) must be one of :data:`~zsac.acoustic.config.BACKBONES` and
+    (absent in zsac 0.1: VGGish) must be one of :data:`ACOUSTIC_ARCHITECTURES` and
     agree with the ``architecture`` of the ``model`` object (absent: VGGish).
 
     ``directory`` holds the files: :func:`model_version` of a model folder (resolved once
@@ -602,8 +606,10 @@ def read_vggish_description(directory: str | os.PathLike[str]) -> dict[str, Any]
     if not isinstance(description.get("model"), dict):
         raise CheckpointError(f"malformed VGGish config {path}: no 'model' object with the architecture")
     architecture = description.get("architecture", "vggish")
-    if architecture not in BACKBONES:
-        raise CheckpointError(f"{path} describes a {architecture!r}, not an acoustic network {list(BACKBONES)}")
+    if architecture not in ACOUSTIC_ARCHITECTURES:
+        raise CheckpointError(
+            f"{path} describes a {architecture!r}, not an acoustic network {list(ACOUSTIC_ARCHITECTURES)}"
+        )
     if description["model"].get("architecture", "vggish") != architecture:
         raise CheckpointError(
             f"{path} describes a {architecture!r} whose model is a {description['model'].get('architecture')!r}"

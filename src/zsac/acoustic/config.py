@@ -17,6 +17,7 @@ import numbers
 from typing import Any
 
 from .._settings import setting
+from ..checkpoint import ACOUSTIC_ARCHITECTURES
 from ..errors import ConfigError
 
 __all__ = [
@@ -76,7 +77,7 @@ RECIPES = ("paper", "zsac")
 CLASSIFIER_RECIPE = "zsac"
 #: Acoustic networks by name: the paper's VGGish, or a MobileNet-v1 like YAMNet's (depthwise
 #: separable convolutions, batch norm), which costs far fewer operations per segment on a CPU.
-BACKBONES = ("vggish", "mobilenet")
+BACKBONES = ACOUSTIC_ARCHITECTURES  # their home is the folder format, the layer below
 OPTIMIZERS = ("adam", "adamw")
 LR_SCHEDULES = ("constant", "cosine")
 
