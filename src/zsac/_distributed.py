@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Rank", "torchrun_rank", "parse_shard", "init_process_group", "backend_for"]
+__all__ = ["Rank", "torchrun_rank", "is_secondary_rank", "parse_shard", "init_process_group", "backend_for"]
 
 #: The variables torchrun sets in every worker; all or none must be present.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
@@ -77,6 +77,15 @@ def torchrun_rank(environ: Mapping[str, str] | None = None) -> Rank:
         raise ConfigError(f"torchrun's variables are inconsistent: RANK={rank}, WORLD_SIZE={world_size}, "
                           f"LOCAL_RANK={local_rank}")  # fmt: skip
     return Rank(rank=rank, world_size=world_size, local_rank=local_rank)
+
+
+def is_secondary_rank(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this is a torchrun worker other than rank 0 (which alone logs); never raises."""
+    environ = os.environ if environ is None else environ
+    try:
+        return int(environ.get("RANK", "0")) > 0
+    except ValueError:
+        return False
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from typing import Any
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import commands
+from ._distributed import is_secondary_rank
 from ._version import __version__
 from .errors import ZsacError
 
@@ -147,8 +148,13 @@ def _verbosity(argv: Sequence[str], chosen: Sequence[str]) -> tuple[int, bool]:
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
-    """WARNING by default, INFO with -v, DEBUG with -vv; other libraries' chatter only with -vv."""
+    """WARNING by default, INFO with -v, DEBUG with -vv; other libraries' chatter only with -vv.
+
+    Under torchrun, ranks other than 0 log errors only.
+    """
     level = logging.WARNING if quiet or verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if is_secondary_rank():  # under torchrun rank 0 alone logs; the others say only what went wrong
+        level = logging.ERROR
     form = "%(levelname)s %(name)s: %(message)s" if verbose else "%(levelname)s: %(message)s"
     logging.basicConfig(level=level, format=form)
     for name in THIRD_PARTY_LOGGERS:

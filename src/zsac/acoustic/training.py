@@ -15,6 +15,16 @@ Reproducibility: weights are initialised from ``seed``; epoch ``e`` shuffles and
 augmentations with a generator seeded by ``(seed, e)``, reseeds dropout the same way, and takes
 its learning rates from the step number alone, so a run resumed
 from a checkpoint follows exactly the same path as one that was never interrupted.
+
+Scale-out: started under torchrun with a process group (``zsac train-acoustic`` starts it;
+a script calls ``torch.distributed.init_process_group``), training is data-parallel
+(DistributedDataParallel). Every rank draws the same ``(seed, e)`` order and augmentations,
+and rank ``r`` of ``N`` takes the ``r``-th contiguous share of each batch, so ``batch_size``
+stays the batch of one optimiser step whatever the world size, the gradient is that batch's
+mean, and the learning rates, the steps per epoch and a checkpoint mean the same for any
+world size: a run resumes under another. Rank 0 alone writes checkpoints and the model, logs
+and shows progress; it decides early stopping and tells the others. One process (no group,
+or a group of one) runs exactly the code above.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from tqdm.auto import tqdm
 
 from .._atomic import atomic_path, write_json_atomic
 from .._device import autocast, resolve_device, resolve_precision
+from .._distributed import torchrun_rank
 from .._version import __version__
 from ..audio import EXAMPLE_FRAMES, LOG_OFFSET, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
@@ -66,7 +77,8 @@ class VGGishTrainingResult:
     class_names : list of str
         Head output ``k`` is ``class_names[k]``.
     history : list of dict
-        One record per epoch: epoch, train_loss, train_accuracy, val_accuracy, seconds.
+        One record per epoch: epoch, train_loss, train_accuracy, val_accuracy, seconds and
+        world_size (the processes that trained it).
     best_epoch : int
     best_val_accuracy : float
     validation_mask : np.ndarray [shape=(n_segments,)], bool
@@ -181,7 +193,8 @@ def train_vggish(
     if batch_size is None:  # the zsac recipe's: by the data
         batch_size = recipe_batch_size(int((~validation_mask).sum()))
 
-    device = resolve_device(device)
+    world = _World.current()
+    device = world.device(resolve_device(device))
     precision = resolve_precision(precision, device)
     use_compile = device.type == "cuda" if compile is None else compile
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -229,17 +242,28 @@ def train_vggish(
     }
     best_weights: dict[str, torch.Tensor] | None = None
     ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if ckpt is not None:
+    # Rank 0 alone reads and writes the checkpoint folder; the others take what it restored.
+    writes = ckpt is not None and world.is_main
+    restored = None
+    if writes:
         restored = _restore(ckpt, fingerprint, model, optimizer)
         if restored is not None:
             state, best_weights = restored
             logger.info("resuming VGGish training from %s after epoch %d", ckpt, state["epoch"])
         else:
             write_json_atomic(ckpt / "training.json", {"settings": settings, "class_names": class_names})
+    if world.size > 1:
+        state = world.share_resumed_state(state, optimizer, restored=restored is not None)
 
-    step = torch.compile(model) if use_compile else model
+    train_module = world.wrap(model, device)  # DDP's constructor gives every rank rank 0's weights
+    step = torch.compile(train_module) if use_compile else train_module
+    # Validation runs on the bare model: each rank scores its own share, whose batches DDP's
+    # collective forward would have to count alike on every rank.
+    eval_step = step if world.size == 1 else (torch.compile(model) if use_compile else model)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    bar = tqdm(total=max_epochs, initial=state["epoch"], desc="VGGish", unit="epoch", disable=not progress)
+    bar = tqdm(
+        total=max_epochs, initial=state["epoch"], desc="VGGish", unit="epoch", disable=not (progress and world.is_main)
+    )
     try:
         while not state["stopped_early"] and state["epoch"] < max_epochs:
             epoch = state["epoch"] + 1
@@ -248,10 +272,11 @@ def train_vggish(
                 step, optimizer, loss_fn, train_x, train_y,
                 batch_size=batch_size, seed=seed, epoch=epoch, device=device,
                 precision=precision, memory_format=memory_format, config=config,
-                learning_rates=_learning_rates(config, epoch=epoch, steps_per_epoch=steps_per_epoch),
+                learning_rates=_learning_rates(config, epoch=epoch, steps_per_epoch=steps_per_epoch), world=world,
             )  # fmt: skip
+            world.share_buffers(model)  # batch norm's running statistics: rank 0's, as saved
             val_accuracy = _accuracy(
-                step, val_x, val_y, device=device, precision=precision, memory_format=memory_format
+                eval_step, val_x, val_y, device=device, precision=precision, memory_format=memory_format, world=world
             )
             record = {
                 "epoch": epoch,
@@ -259,25 +284,29 @@ def train_vggish(
                 "train_accuracy": train_accuracy,
                 "val_accuracy": val_accuracy,
                 "seconds": time.perf_counter() - started,
+                "world_size": world.size,
             }
             state["history"].append(record)
             state["epoch"] = epoch
             if val_accuracy > state["best_val_accuracy"]:
                 state["best_val_accuracy"], state["best_epoch"] = val_accuracy, epoch
                 best_weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
-                if ckpt is not None:
+                if writes:
                     _write_tensors(ckpt / BEST_FILE, best_weights)
             # At the last epoch there is nothing left to stop: the run is not called stopped early.
-            if epoch - state["best_epoch"] >= patience and config.min_epochs <= epoch < max_epochs:
+            stop = epoch - state["best_epoch"] >= patience and config.min_epochs <= epoch < max_epochs
+            if world.broadcast_flag(stop, device):  # rank 0 decides, for all
                 state["stopped_early"] = True
                 bar.set_description("VGGish, stopped early")  # so that a bar short of its total reads as done
-                logger.info("early stop after epoch %d: best validation accuracy %.4f at epoch %d",
-                            epoch, state["best_val_accuracy"], state["best_epoch"])  # fmt: skip
-            if ckpt is not None:
+                if world.is_main:
+                    logger.info("early stop after epoch %d: best validation accuracy %.4f at epoch %d",
+                                epoch, state["best_val_accuracy"], state["best_epoch"])  # fmt: skip
+            if writes:
                 _save_checkpoint(ckpt / CHECKPOINT_FILE, model, optimizer, state, fingerprint)
-            logger.info(
-                "epoch %d: train acc %.4f loss %.4f, val acc %.4f", epoch, train_accuracy, train_loss, val_accuracy
-            )
+            if world.is_main:
+                logger.info(
+                    "epoch %d: train acc %.4f loss %.4f, val acc %.4f", epoch, train_accuracy, train_loss, val_accuracy
+                )
             bar.update(1)
             bar.set_postfix(train_acc=f"{train_accuracy:.3f}", val_acc=f"{val_accuracy:.3f}",
                             best=f"{state['best_val_accuracy']:.3f}@{state['best_epoch']}")  # fmt: skip
@@ -286,9 +315,12 @@ def train_vggish(
 
     if best_weights is not None:
         model.load_state_dict(best_weights, strict=True)
+    if world.size > 1:  # rank 0's best weights and record, on every rank (a resumed rank 0 alone read them)
+        state = world.share_final(model, state)
     model = model.to(memory_format=torch.contiguous_format).eval()
-    if ckpt is not None:
-        save_vggish(model, ckpt / FINAL_DIR, metadata=_final_metadata(class_names, settings, state))
+    if writes:
+        metadata = _final_metadata(class_names, settings, state, world_size=world.size)
+        save_vggish(model, ckpt / FINAL_DIR, metadata=metadata)
     return VGGishTrainingResult(
         model=model,
         class_names=class_names,
@@ -305,6 +337,123 @@ def load_trained_vggish(checkpoint_dir: str | os.PathLike[str], *, device: str |
 
 
 # --------------------------------------------------------------------------- internals
+
+
+@dataclasses.dataclass(frozen=True)
+class _World:
+    """The processes training together: one (``size == 1``, no collective at all) or a torchrun group."""
+
+    rank: int = 0
+    size: int = 1
+
+    @classmethod
+    def current(cls) -> _World:
+        """The default process group's ranks, or one process when none has been started."""
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            return cls(rank=dist.get_rank(), size=dist.get_world_size())
+        return cls()
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, device: torch.device) -> torch.device:
+        """The device this rank trains on: its own GPU (torchrun's LOCAL_RANK) for a bare ``cuda``."""
+        if self.size == 1:
+            return device
+        import torch.distributed as dist
+
+        if device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", torchrun_rank().local_rank)
+        if dist.get_backend() == "nccl" and device.type != "cuda":
+            raise ConfigError(f"the process group's backend is NCCL, which needs CUDA, but training is on {device}")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        return device
+
+    def share(self, start: int, stop: int) -> tuple[int, int]:
+        """This rank's contiguous share of positions ``start..stop``: sizes differ by one at most."""
+        base, extra = divmod(stop - start, self.size)
+        low = start + self.rank * base + min(self.rank, extra)
+        return low, low + base + (self.rank < extra)
+
+    def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
+        if self.size == 1:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def sum(self, value: torch.Tensor) -> torch.Tensor:
+        """``value`` summed over the ranks (itself on one process)."""
+        if self.size == 1:
+            return value
+        import torch.distributed as dist
+
+        value = value.clone()
+        dist.all_reduce(value, op=dist.ReduceOp.SUM)
+        return value
+
+    def broadcast_flag(self, flag: bool, device: torch.device) -> bool:
+        """Rank 0's ``flag``, on every rank."""
+        if self.size == 1:
+            return flag
+        import torch.distributed as dist
+
+        value = torch.tensor([int(flag)], device=device)
+        dist.broadcast(value, src=0)
+        return bool(value.item())
+
+    def share_buffers(self, model: nn.Module) -> None:
+        """Copy rank 0's buffers (batch norm's running statistics) to every rank, in place."""
+        if self.size == 1:
+            return
+        import torch.distributed as dist
+
+        for buffer in model.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+    def share_resumed_state(
+        self, state: dict[str, Any], optimizer: torch.optim.Optimizer, *, restored: bool
+    ) -> dict[str, Any]:
+        """Rank 0's training state and, if it resumed, its optimiser state, on every rank.
+
+        The model's weights need no copying: DDP's constructor broadcasts rank 0's. Only rank 0
+        reads the checkpoint folder, so the ranks of several nodes need not share a file system.
+        """
+        import torch.distributed as dist
+
+        optimizer_state = None
+        if self.is_main and restored:
+            optimizer_state = _tensors_to_cpu(optimizer.state_dict())
+        shared = [json.dumps(state), optimizer_state]
+        # Pickled between the job's own processes only; nothing from outside is unpickled.
+        dist.broadcast_object_list(shared, src=0)
+        if not self.is_main and shared[1] is not None:
+            optimizer.load_state_dict(shared[1])
+        return json.loads(shared[0])
+
+    def share_final(self, model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
+        """Rank 0's final weights (in place) and training state, on every rank."""
+        import torch.distributed as dist
+
+        for tensor in model.state_dict().values():
+            dist.broadcast(tensor, src=0)
+        shared = [json.dumps(state)]
+        dist.broadcast_object_list(shared, src=0)
+        return json.loads(shared[0])
+
+
+def _tensors_to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu")
+    if isinstance(value, dict):
+        return {key: _tensors_to_cpu(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tensors_to_cpu(item) for item in value]
+    return value
 
 
 def _segments_and_labels(
@@ -357,7 +506,9 @@ def _train_epoch(
     memory_format: torch.memory_format,
     config: VGGishConfig,
     learning_rates: np.ndarray,
+    world: _World | None = None,
 ) -> tuple[float, float]:
+    world = world or _World()
     step.train()
     n = train_x.shape[0]
     rng = np.random.default_rng([seed, epoch])
@@ -370,12 +521,20 @@ def _train_epoch(
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(_epoch_seed(seed, epoch))  # dropout, if any
+        torch.manual_seed(_epoch_seed(seed, epoch) + world.rank)  # dropout, if any
         for batch, start in enumerate(range(0, n, batch_size)):
-            index = order_t[start : start + batch_size]
+            # This rank's share of the batch: all of it on one process.
+            stop = min(start + batch_size, n)
+            low, high = world.share(start, stop)
+            # A rank left without an example (a last batch smaller than the world) still takes
+            # part in the step, which every rank must: with one example whose loss counts nothing.
+            counted = high > low
+            if not counted:
+                low, high = start, start + 1
+            index = order_t[low:high]
             inputs = train_x.index_select(0, index)
             targets = train_y.index_select(0, index)
-            inputs = augment(inputs, {k: v[start : start + batch_size] for k, v in draws.per_example.items()})
+            inputs = augment(inputs, {k: v[low:high] for k, v in draws.per_example.items()})
             partner, weight = None, 1.0
             if draws.mixup_weights is not None and index.shape[0] > 1:
                 weight = float(draws.mixup_weights[batch])
@@ -390,10 +549,17 @@ def _train_epoch(
                 if partner is not None:
                     loss = weight * loss + (1.0 - weight) * loss_fn(logits.float(), targets.index_select(0, partner))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if world.size > 1:
+                # DDP averages the ranks' gradients; weighting each rank's mean by its share of
+                # the batch makes that average the whole batch's mean, as on one process.
+                (loss * ((high - low) * world.size / (stop - start) if counted else 0.0)).backward()
+            else:
+                loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * index.shape[0]
-            correct += (logits.detach().argmax(1) == targets).sum()
+            if counted:
+                loss_sum += loss.detach() * index.shape[0]
+                correct += (logits.detach().argmax(1) == targets).sum()
+    loss_sum, correct = world.sum(loss_sum), world.sum(correct)
     return float(loss_sum) / n, int(correct) / n
 
 
@@ -506,14 +672,18 @@ def _accuracy(
     precision: str,
     memory_format: torch.memory_format,
     batch_size: int = 512,
+    world: _World | None = None,
 ) -> float:
+    world = world or _World()
     step.eval()
     correct = torch.zeros((), device=device, dtype=torch.long)
+    low, high = world.share(0, inputs_all.shape[0])  # this rank's share of the validation segments
     with torch.inference_mode(), autocast(device, precision):
-        for start in range(0, inputs_all.shape[0], batch_size):
-            inputs = inputs_all[start : start + batch_size].unsqueeze(1).contiguous(memory_format=memory_format)
-            correct += (step(inputs).argmax(1) == targets_all[start : start + batch_size]).sum()
-    return int(correct) / max(1, inputs_all.shape[0])
+        for start in range(low, high, batch_size):
+            end = min(start + batch_size, high)
+            inputs = inputs_all[start:end].unsqueeze(1).contiguous(memory_format=memory_format)
+            correct += (step(inputs).argmax(1) == targets_all[start:end]).sum()
+    return int(world.sum(correct)) / max(1, inputs_all.shape[0])
 
 
 def _save_checkpoint(
@@ -576,11 +746,15 @@ def _restore(
     return json.loads(metadata["state"]), best_weights
 
 
-def _final_metadata(class_names: list[str], settings: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+def _final_metadata(
+    class_names: list[str], settings: dict[str, Any], state: dict[str, Any], *, world_size: int
+) -> dict[str, Any]:
     return {
         "class_names": class_names,
         "training": settings,
         "best_epoch": state["best_epoch"],
         "best_val_accuracy": state["best_val_accuracy"],
         "epochs_run": state["epoch"],
+        # The processes of the run's last start; each epoch's are in the checkpoint's history.
+        "world_size": world_size,
     }

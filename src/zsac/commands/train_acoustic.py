@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import output_lock, write_json_atomic
+from .._distributed import Rank, init_process_group, torchrun_rank
 from .._settings import check_device_name, check_seed, parse_device, parse_seed
 from ..acoustic.config import VGGishConfig
 from ..acoustic.training import train_vggish
@@ -48,6 +50,11 @@ def run_train_acoustic(
     ``vggish`` are :class:`~zsac.acoustic.VGGishConfig` fields. The model, checkpoints and a
     summary go to ``out``; an interrupted run resumes.
 
+    Under torchrun (``torchrun --nproc-per-node N -m zsac train-acoustic ...``) each of the N
+    processes extracts its share of the clips into the feature cache, then all train one model
+    with DistributedDataParallel (gloo on CPU, NCCL on CUDA, one GPU per process); rank 0 alone
+    writes ``out``, which only it needs to see.
+
     Returns
     -------
     dict
@@ -56,14 +63,34 @@ def run_train_acoustic(
     config = VGGishConfig(**vggish)
     check_seed(seed)
     check_device_name(device)
-    if Path(out).exists() and not Path(out).is_dir():
+    rank = torchrun_rank()
+    if rank.is_main and Path(out).exists() and not Path(out).is_dir():
         raise DataError(f"{out} is a file, not an output folder; refusing to write into it")
-    with output_lock(out):  # one zsac run at a time writes a folder; held until the summary is written
+    # One zsac run at a time writes a folder, held until the summary is written; under torchrun
+    # rank 0 is the one that writes.
+    lock = output_lock(out) if rank.is_main else contextlib.nullcontext()
+    with lock, _process_group(rank, device):
         return _train_acoustic(
             data=data, out=out, config=config, train_classes=train_classes, exclude_classes=exclude_classes,
             seed=seed, device=device, cache_dir=cache_dir, use_cache=use_cache, pad_short=pad_short,
-            progress=progress,
+            progress=progress, rank=rank,
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _process_group(rank: Rank, device: str | None):
+    """torchrun's process group for the run, when there is more than one process; left when it ends."""
+    if not rank.distributed:
+        yield None
+        return
+    import torch
+
+    device_type = "cuda" if device is None and torch.cuda.is_available() else str(device or "cpu").split(":")[0]
+    dist = init_process_group(rank, device_type=device_type)
+    try:
+        yield dist
+    finally:
+        dist.destroy_process_group()
 
 
 def _train_acoustic(
@@ -79,12 +106,20 @@ def _train_acoustic(
     use_cache: bool,
     pad_short: bool,
     progress: bool,
+    rank: Rank,
 ) -> dict[str, Any]:
     clips, _ = dataset_clips(Path(data), classes=train_classes, exclude_classes=exclude_classes)
-    extracted = extract_examples(
-        [clip.path for clip in clips], cache=FeatureCache(cache_dir) if use_cache else None, pad_short=pad_short,
-        skip_errors=True, progress=progress,
-    )  # fmt: skip
+    paths = [clip.path for clip in clips]
+    cache = FeatureCache(cache_dir) if use_cache else None
+    progress = progress and rank.is_main
+    if rank.distributed and cache is not None:
+        # Each rank fills the cache with its share of the clips; then every rank reads them all back.
+        extract_examples(paths[rank.rank :: rank.world_size], cache=cache, pad_short=pad_short, skip_errors=True,
+                         progress=progress)  # fmt: skip
+        import torch.distributed as dist
+
+        dist.barrier()
+    extracted = extract_examples(paths, cache=cache, pad_short=pad_short, skip_errors=True, progress=progress)
     label_of = {clip.path: clip.label for clip in clips}
     result = train_vggish(
         extracted.examples, [label_of[path] for path in extracted.paths], config, seed=seed, device=device,
@@ -98,9 +133,11 @@ def _train_acoustic(
         "best_val_accuracy": result.best_val_accuracy,
         "epochs_run": len(result.history),
         "model_dir": str(Path(out) / "final"),
+        "world_size": rank.world_size,
     }
-    write_json_atomic(Path(out) / "summary.json", summary)
-    return summary
+    if rank.is_main:
+        write_json_atomic(Path(out) / "summary.json", summary)
+    return {**summary, "rank": rank.rank}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,6 +160,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
+    if summary.get("rank", 0) != 0:  # under torchrun rank 0 reports for all
+        return 0
     sys.stdout.write(
         f"trained VGGish on {len(summary['classes'])} classes, {summary['n_clips']} clips: "
         f"best validation accuracy {summary['best_val_accuracy']:.3f} at epoch {summary['best_epoch']}; "
