@@ -292,7 +292,7 @@ def _open_regular(path: Path) -> BinaryIO:
 def _read_json(path: Path) -> dict[str, Any]:
     with _open_regular(path) as handle:
         try:
-            meta = json.loads(handle.read(1 << 26).decode("utf-8"))
+            meta = json.loads(handle.read().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(f"shard file {path} is not valid JSON: {exc}") from None
         except OSError as exc:
