@@ -31,6 +31,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -164,6 +165,9 @@ class SegmentPartWriter:
             # A complete part of an earlier run is dropped first: its JSON would vouch for
             # the new arrays while they are being replaced.
             self.path("json").unlink(missing_ok=True)
+            # What a killed writer of this part left; no one else writes it while we hold the lock.
+            for leftover in self.directory.glob(f".{glob_escape(self.path('examples.npy').name)}.*.tmp"):
+                leftover.unlink(missing_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{self.path('examples.npy').name}.", suffix=".tmp", dir=self.directory)
             self._tmp = Path(name)
             self._handle = os.fdopen(fd, "wb")
