@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tracemalloc
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from zsac.commands.features import choose_part, run_features
 from zsac.datasets.folder import dataset_clips
 from zsac.errors import ConfigError, DataError
 from zsac.features import extract_examples
-from zsac.shards import SegmentPartWriter, SegmentShards, part_stem
+from zsac.shards import SegmentPartWriter, SegmentShards, part_stem, write_segment_part
 
 TORCHRUN = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -219,6 +220,38 @@ def test_gather_keeps_the_order_of_the_indices_and_allows_repeats(tmp_path):
         shards.gather([len(shards)])
     with pytest.raises(IndexError):
         shards.gather([-1])
+
+
+def test_write_segment_part_from_lists_reads_back(tmp_path):
+    rng = np.random.default_rng(3)
+    examples = [rng.standard_normal((k + 1, 96, 64)).astype(np.float32) for k in range(4)]
+    for part in range(2):
+        write_segment_part(
+            tmp_path, part=part, parts=2, class_names=["x", "y"], total_clips=4, clip_indices=[part, part + 2],
+            clip_labels=["x", "y"], clip_examples=(examples[c] for c in (part, part + 2)), dtype="float32",
+        )  # fmt: skip
+    shards = SegmentShards(tmp_path)
+    np.testing.assert_array_equal(shards.clip_of_segment, [0, 2, 2, 2, 1, 1, 3, 3, 3, 3])
+    np.testing.assert_array_equal(shards.labels, [0, 1, 1, 1, 0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(shards.gather(np.arange(10)), np.concatenate([examples[c] for c in (0, 2, 1, 3)]))
+    assert shards.paths == ["clip0", "clip1", "clip2", "clip3"]
+    with pytest.raises(ConfigError, match="one entry per clip"):  # one label short
+        write_segment_part(
+            tmp_path, part=0, parts=2, class_names=["x"], total_clips=1, clip_indices=[0], clip_labels=[],
+            clip_examples=[],
+        )  # fmt: skip
+
+
+def test_a_pickled_reader_reopens_the_folder_instead_of_carrying_the_data(tmp_path):
+    # DataLoader workers started by "spawn" get the dataset pickled: a memmap would pickle whole.
+    _synthetic(tmp_path, parts=2, n_clips=30)
+    shards = SegmentShards(tmp_path)
+    data = pickle.dumps(shards)
+    assert len(data) < 1000
+    copy = pickle.loads(data)
+    assert all(isinstance(m, np.memmap) for m in copy.part_examples())
+    np.testing.assert_array_equal(copy.gather([5, 1]), shards.gather([5, 1]))
+    np.testing.assert_array_equal(copy.labels, shards.labels)
 
 
 def test_rewriting_a_part_replaces_it(tmp_path):

@@ -30,7 +30,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -43,7 +43,10 @@ from ._version import __version__
 from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS
 from .errors import ConfigError, DataError
 
-__all__ = ["SHARDS_FORMAT", "SHARDS_VERSION", "SHARD_DTYPES", "SegmentPartWriter", "SegmentShards", "part_stem"]
+__all__ = [
+    "SHARDS_FORMAT", "SHARDS_VERSION", "SHARD_DTYPES", "SegmentPartWriter", "SegmentShards", "part_stem",
+    "write_segment_part",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -439,6 +442,14 @@ class SegmentShards:
     def __len__(self) -> int:
         return int(self._offsets[-1])
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled np.memmap carries its whole data: a DataLoader worker started by "spawn"
+        # would get every part in RAM. The folder is sent instead, and opened (and checked) again.
+        return {"directory": os.fspath(self.directory)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["directory"])  # type: ignore[misc]
+
     def __repr__(self) -> str:
         return f"SegmentShards({os.fspath(self.directory)!r}: {len(self)} segments, {self.n_parts} parts)"
 
@@ -531,6 +542,39 @@ class SegmentShards:
     def part_examples(self) -> Iterator[np.ndarray]:
         """The memory maps of the parts' examples (for inspection; they are read-only)."""
         return iter(self._examples)
+
+
+def write_segment_part(
+    directory: str | os.PathLike[str],
+    *,
+    part: int,
+    parts: int,
+    class_names: Sequence[str],
+    total_clips: int,
+    clip_indices: Sequence[int],
+    clip_labels: Sequence[str],
+    clip_examples: Iterable[np.ndarray],
+    paths: Sequence[str | os.PathLike[str]] | None = None,
+    dtype: str = "float16",
+    pad_short: bool = False,
+    failures: Mapping[str, str] | None = None,
+) -> Path:
+    """Write part ``part`` of ``parts`` from per-clip examples in one call (see :class:`SegmentPartWriter`).
+
+    ``clip_examples`` may be a generator, so the clips need not all be in memory at once;
+    ``paths`` default to ``clip{index}``. Returns the part's JSON.
+    """
+    clip_indices, clip_labels = list(clip_indices), list(clip_labels)
+    if len(clip_indices) != len(clip_labels) or (paths is not None and len(paths) != len(clip_indices)):
+        raise ConfigError("clip_indices, clip_labels and paths must have one entry per clip")
+    names = [f"clip{index}" for index in clip_indices] if paths is None else list(paths)
+    with SegmentPartWriter(
+        directory, part=part, parts=parts, class_names=class_names, total_clips=total_clips, dtype=dtype,
+        pad_short=pad_short,
+    ) as writer:  # fmt: skip
+        for index, label, path, examples in zip(clip_indices, clip_labels, names, clip_examples, strict=True):
+            writer.add_clip(clip_index=index, label=label, path=path, examples=examples)
+        return writer.finish(failures=failures)
 
 
 def _count(value: Any) -> bool:
