@@ -234,7 +234,7 @@ def test_write_segment_part_from_lists_reads_back(tmp_path):
     np.testing.assert_array_equal(shards.clip_of_segment, [0, 2, 2, 2, 1, 1, 3, 3, 3, 3])
     np.testing.assert_array_equal(shards.labels, [0, 1, 1, 1, 0, 0, 1, 1, 1, 1])
     np.testing.assert_array_equal(shards.gather(np.arange(10)), np.concatenate([examples[c] for c in (0, 2, 1, 3)]))
-    assert shards.paths == ["clip0", "clip1", "clip2", "clip3"]
+    assert shards.paths == {0: "clip0", 1: "clip1", 2: "clip2", 3: "clip3"}
     with pytest.raises(ConfigError, match="one entry per clip"):  # one label short
         write_segment_part(
             tmp_path, part=0, parts=2, class_names=["x"], total_clips=1, clip_indices=[0], clip_labels=[],

@@ -373,8 +373,10 @@ class SegmentShards:
     n_parts : int
     dtype : str
         How the examples are stored ("float16" or "float32").
-    paths : list of str
-        The clips' paths, by clip index (``None`` for a clip that was skipped).
+    total_clips : int
+        Clips in the dataset's whole clip list; clip indices are below it.
+    paths : dict of int to str
+        The path of each clip that has segments, by clip index (skipped clips are absent).
     skipped : dict of str to str
         The files that were skipped when the parts were written, and why.
     frontend : dict
@@ -410,7 +412,8 @@ class SegmentShards:
         self.skipped: dict[str, str] = {}
         self._examples: list[np.ndarray] = []
         labels, clips = [], []
-        self.paths: list[str | None] = [None] * self.total_clips
+        # By clip index, in a dict: the JSON's total_clips is untrusted and may be absurdly large.
+        self.paths: dict[int, str] = {}
         for i, meta in enumerate(metas):
             n = meta["n_segments"]
             dtype = np.dtype(self.dtype)
