@@ -51,7 +51,7 @@ class _CountingCache(FeatureCache):
         return found
 
 
-def choose_part(shard: str | tuple[int, int] | None, environ: dict[str, str] | None = None) -> tuple[int, int]:
+def choose_part(shard: str | tuple[int, int] | None, *, environ: dict[str, str] | None = None) -> tuple[int, int]:
     """The part ``(i, N)`` this process extracts: ``--shard``'s, else its torchrun rank's, else ``(0, 1)``.
 
     Raises
