@@ -143,7 +143,7 @@ def test_under_torchrun_the_part_is_the_ranks(dataset, tmp_path, monkeypatch):
 def test_choose_part():
     assert choose_part(None, environ={}) == (0, 1)
     assert choose_part("3/8", environ={}) == (3, 8)
-    assert choose_part((1, 2), {}) == (1, 2)
+    assert choose_part((1, 2), environ={}) == (1, 2)
     assert choose_part(None, environ={"RANK": "1", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}) == (1, 4)
     # One rank under torchrun: --shard is unambiguous, and wins.
     assert choose_part("1/2", environ={"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}) == (1, 2)
