@@ -43,6 +43,7 @@ __getattr__, __dir__, _ = lazy.attach(
         "protocols",
         "reproduce",
         "semantic",
+        "shards",
     ],
     submod_attrs={"classifier": ["ZeroShotClassifier"], "_estimator": ["NotFittedError"]},
 )

@@ -98,6 +98,14 @@ COMMANDS: dict[str, Command] = {
         "root (meta/esc50.csv) or a folder with one subfolder per class. Rerun the same command to resume.",
         module="train_acoustic", run="run_train_acoustic",
     ),
+    "features": Command(
+        "log-mel features of a dataset into the cache, one part of N per process",
+        "Compute the log-mel examples of a dataset's clips (listed as zsac train-acoustic lists them) into the "
+        "feature cache. --shard i/N takes part i of N (clips[i::N]), so N processes, or the ranks of a torchrun job "
+        "(each takes part RANK of WORLD_SIZE), fill one cache in parallel. With --shards-out DIR each also writes "
+        "its part of a segment-shards folder that training reads with bounded memory.",
+        module="features", run="run_features",
+    ),
     "embed-classes": Command(
         "semantic embeddings of classes (WLE, SSE, WLE+SSE, ...) as a table",
         "Compute a class embedding table for a semantic spec: parts WLE, GLE, WSE, GSE, BSE (paper Table V), SLE, "

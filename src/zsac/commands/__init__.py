@@ -11,11 +11,12 @@ import lazy_loader as lazy
 
 __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
-    submodules=["classify", "embed_classes", "evaluate", "reproduce", "train", "train_acoustic"],
+    submodules=["classify", "embed_classes", "evaluate", "features", "reproduce", "train", "train_acoustic"],
     submod_attrs={
         "classify": ["run_classify", "run_embed"],
         "embed_classes": ["run_embed_classes"],
         "evaluate": ["run_evaluate"],
+        "features": ["run_features"],
         "reproduce": ["REPRODUCE_DATASETS", "run_reproduce"],
         "train": ["run_train"],
         "train_acoustic": ["run_train_acoustic"],
