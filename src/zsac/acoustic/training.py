@@ -52,6 +52,7 @@ from .._distributed import torchrun_rank
 from .._version import __version__
 from ..audio import EXAMPLE_FRAMES, LOG_OFFSET, NUM_MEL_BANDS
 from ..errors import CheckpointError, ConfigError, DataError
+from ..shards import SegmentShards
 from .config import VGGISH_CONV_CHANNELS, VGGISH_FC_UNITS, VGGishConfig, recipe_batch_size
 from .networks import build_network
 from .vggish import VGGish, load_vggish, save_vggish
@@ -124,8 +125,8 @@ def stratified_split(labels: np.ndarray, *, validation_fraction: float, seed: in
 
 
 def train_vggish(
-    clip_examples: Sequence[np.ndarray],
-    clip_labels: Sequence[str],
+    clip_examples: Sequence[np.ndarray] | SegmentShards,
+    clip_labels: Sequence[str] | None,
     config: VGGishConfig | None = None,
     *,
     seed: int = 0,
@@ -141,10 +142,14 @@ def train_vggish(
 
     Parameters
     ----------
-    clip_examples : sequence of np.ndarray [shape=(n_segments_i, 96, 64)]
-        Log-mel examples of each clip (see :func:`zsac.audio.waveform_to_examples`).
-    clip_labels : sequence of str
-        Class of each clip; every segment of a clip carries it.
+    clip_examples : sequence of np.ndarray [shape=(n_segments_i, 96, 64)], or SegmentShards
+        Log-mel examples of each clip (see :func:`zsac.audio.waveform_to_examples`), which
+        are moved to the training device whole; or a :class:`~zsac.shards.SegmentShards`
+        folder (``zsac features --shards-out``), whose examples stay on disk and are read a
+        batch at a time, so that memory does not grow with the data.
+    clip_labels : sequence of str, or None
+        Class of each clip; every segment of a clip carries it. None for shards, which
+        carry their labels.
     config : VGGishConfig or None
         The recipe: widths, epochs, patience, batch size, learning rate, validation split
         (default: the paper's, ``VGGishConfig()``).
@@ -181,7 +186,14 @@ def train_vggish(
     batch_size, learning_rate, max_epochs, patience = (
         config.batch_size, config.learning_rate, config.max_epochs, config.patience
     )  # fmt: skip
-    segments, segment_labels, class_names, clip_of_segment = _segments_and_labels(clip_examples, clip_labels)
+    if isinstance(clip_examples, SegmentShards):
+        if clip_labels is not None:
+            raise ConfigError("segment shards carry their labels: pass clip_labels=None")
+        shards, segments = clip_examples, None
+        segment_labels, class_names, clip_of_segment = _shard_labels(shards)
+    else:
+        shards = None
+        segments, segment_labels, class_names, clip_of_segment = _segments_and_labels(clip_examples, clip_labels)
     if split_unit == "segment":
         validation_mask = stratified_split(segment_labels, validation_fraction=validation_fraction, seed=seed)
     else:
@@ -226,10 +238,15 @@ def train_vggish(
     optimizer = _optimizer(model, config, device=device)
     steps_per_epoch = -(-int((~validation_mask).sum()) // batch_size)
 
-    # All examples stay resident on the training device; batches are gathered by index.
-    train_x = torch.from_numpy(segments[~validation_mask]).to(device)
+    # Examples in memory stay resident on the training device; batches are gathered by index.
+    # Shards stay on disk, and the same gathering reads a batch's rows from them.
+    if shards is None:
+        train_x = torch.from_numpy(segments[~validation_mask]).to(device)
+        val_x = torch.from_numpy(segments[validation_mask]).to(device)
+    else:
+        train_x = _MappedSegments(shards, np.flatnonzero(~validation_mask), device)
+        val_x = _MappedSegments(shards, np.flatnonzero(validation_mask), device)
     train_y = torch.from_numpy(segment_labels[~validation_mask]).to(device)
-    val_x = torch.from_numpy(segments[validation_mask]).to(device)
     val_y = torch.from_numpy(segment_labels[validation_mask]).to(device)
     del segments
 
@@ -477,6 +494,38 @@ def _segments_and_labels(
     segment_labels = np.array([class_index[label] for label in clip_labels], dtype=np.int64)[clip_of_segment]
     segments = np.ascontiguousarray(np.concatenate(clip_examples).astype(np.float32, copy=False))
     return segments, segment_labels, class_names, clip_of_segment
+
+
+def _shard_labels(shards: SegmentShards) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Labels, class names and clip of each segment of ``shards``; classes without a segment
+    (every file of theirs skipped) are left out, as they are for clips in memory."""
+    present = np.unique(shards.labels)
+    class_names = [shards.class_names[k] for k in present]
+    if len(class_names) < 2:
+        raise DataError(f"training needs at least two classes, got {class_names} in {shards.directory}")
+    return np.searchsorted(present, shards.labels).astype(np.int64), class_names, shards.clip_of_segment
+
+
+class _MappedSegments:
+    """Segments of a :class:`SegmentShards` as training reads them: ``rows[i]`` is item ``i``.
+
+    Answers the two ways training takes examples from a device tensor, ``index_select(0, i)``
+    and slicing, by reading just those rows from the memory maps and moving them to ``device``.
+    """
+
+    def __init__(self, shards: SegmentShards, rows: np.ndarray, device: torch.device) -> None:
+        self.shards, self.rows, self.device = shards, rows, device
+        self.shape = (rows.size, EXAMPLE_FRAMES, NUM_MEL_BANDS)
+
+    def index_select(self, dim: int, index: torch.Tensor) -> torch.Tensor:
+        assert dim == 0
+        return self._read(self.rows[index.cpu().numpy()])
+
+    def __getitem__(self, items: slice) -> torch.Tensor:
+        return self._read(self.rows[items])
+
+    def _read(self, rows: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.shards.gather(rows)).to(self.device, non_blocking=True)
 
 
 def _fingerprint(settings: dict[str, Any], class_names: list[str], labels: np.ndarray, mask: np.ndarray) -> str:

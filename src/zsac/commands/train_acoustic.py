@@ -14,10 +14,11 @@ from .._atomic import output_lock, write_json_atomic
 from .._distributed import Rank, init_process_group, torchrun_rank
 from .._settings import check_device_name, check_seed, parse_device, parse_seed
 from ..acoustic.config import VGGishConfig
-from ..acoustic.training import train_vggish
+from ..acoustic.training import VGGishTrainingResult, train_vggish
 from ..datasets.folder import dataset_clips
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..features import FeatureCache, extract_examples
+from ..shards import SegmentShards
 from ._options import (
     add_cache_options,
     add_class_subset_options,
@@ -32,8 +33,9 @@ __all__ = ["run_train_acoustic", "add_arguments", "report"]
 
 def run_train_acoustic(
     *,
-    data: str | os.PathLike[str],
+    data: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str],
+    shards: str | os.PathLike[str] | None = None,
     train_classes: Sequence[str] | None = None,
     exclude_classes: Sequence[str] | None = None,
     seed: int = 0,
@@ -47,8 +49,10 @@ def run_train_acoustic(
     """Train VGGish from scratch on a dataset's training classes; see ``zsac train-acoustic --help``.
 
     ``data`` is an ESC-50 root (``meta/esc50.csv``) or a folder with one subfolder per class;
-    ``vggish`` are :class:`~zsac.acoustic.VGGishConfig` fields. The model, checkpoints and a
-    summary go to ``out``; an interrupted run resumes.
+    or ``shards`` is a folder of segment shards (``zsac features --shards-out``), which are
+    read from disk a batch at a time instead of held in memory. ``vggish`` are
+    :class:`~zsac.acoustic.VGGishConfig` fields. The model, checkpoints and a summary go to
+    ``out``; an interrupted run resumes.
 
     Under torchrun (``torchrun --nproc-per-node N -m zsac train-acoustic ...``) each of the N
     processes extracts its share of the clips into the feature cache, then all train one model
@@ -61,6 +65,13 @@ def run_train_acoustic(
         Summary: classes, clip counts, skipped files, best epoch and validation accuracy.
     """
     config = VGGishConfig(**vggish)
+    if (data is None) == (shards is None):
+        raise ConfigError("give the training data as one of --data (a dataset) or --shards (segment shards)")
+    if shards is not None and (train_classes or exclude_classes):
+        raise ConfigError(
+            "--train-classes and --exclude-classes choose clips for zsac features; shards hold the classes "
+            "chosen when they were written"
+        )
     check_seed(seed)
     check_device_name(device)
     rank = torchrun_rank()
@@ -71,9 +82,9 @@ def run_train_acoustic(
     lock = output_lock(out) if rank.is_main else contextlib.nullcontext()
     with lock, _process_group(rank, device):
         return _train_acoustic(
-            data=data, out=out, config=config, train_classes=train_classes, exclude_classes=exclude_classes,
-            seed=seed, device=device, cache_dir=cache_dir, use_cache=use_cache, pad_short=pad_short,
-            progress=progress, rank=rank,
+            data=data, shards=shards, out=out, config=config, train_classes=train_classes,
+            exclude_classes=exclude_classes, seed=seed, device=device, cache_dir=cache_dir, use_cache=use_cache,
+            pad_short=pad_short, progress=progress, rank=rank,
         )  # fmt: skip
 
 
@@ -95,7 +106,8 @@ def _process_group(rank: Rank, device: str | None):
 
 def _train_acoustic(
     *,
-    data: str | os.PathLike[str],
+    data: str | os.PathLike[str] | None,
+    shards: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     config: VGGishConfig,
     train_classes: Sequence[str] | None,
@@ -108,10 +120,15 @@ def _train_acoustic(
     progress: bool,
     rank: Rank,
 ) -> dict[str, Any]:
+    progress = progress and rank.is_main
+    if shards is not None:
+        result = train_vggish(
+            SegmentShards(shards), None, config, seed=seed, device=device, checkpoint_dir=out, progress=progress
+        )
+        return _summary(result, out=out, rank=rank, n_clips=None, skipped={})
     clips, _ = dataset_clips(Path(data), classes=train_classes, exclude_classes=exclude_classes)
     paths = [clip.path for clip in clips]
     cache = FeatureCache(cache_dir) if use_cache else None
-    progress = progress and rank.is_main
     if rank.distributed and cache is not None:
         # Each rank fills the cache with its share of the clips; then every rank reads them all back.
         extract_examples(paths[rank.rank :: rank.world_size], cache=cache, pad_short=pad_short, skip_errors=True,
@@ -125,10 +142,17 @@ def _train_acoustic(
         extracted.examples, [label_of[path] for path in extracted.paths], config, seed=seed, device=device,
         checkpoint_dir=out, progress=progress,
     )  # fmt: skip
+    return _summary(result, out=out, rank=rank, n_clips=len(extracted.paths), skipped=extracted.failures)
+
+
+def _summary(
+    result: VGGishTrainingResult, *, out: str | os.PathLike[str], rank: Rank, n_clips: int | None,
+    skipped: dict[str, str],
+) -> dict[str, Any]:  # fmt: skip
     summary = {
         "classes": result.class_names,
-        "n_clips": len(extracted.paths),
-        "skipped": extracted.failures,
+        "n_clips": n_clips,
+        "skipped": skipped,
         "best_epoch": result.best_epoch,
         "best_val_accuracy": result.best_val_accuracy,
         "epochs_run": len(result.history),
@@ -141,7 +165,11 @@ def _train_acoustic(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="ESC-50 root or folder with one subfolder per class")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="ESC-50 root or folder with one subfolder per class")
+    source.add_argument(
+        "--shards", help="folder of segment shards (zsac features --shards-out), read from disk a batch at a time"
+    )
     parser.add_argument("-o", "--out", required=True, help="output folder: checkpoints, final model, summary.json")
     add_class_subset_options(parser)
     add_settings(parser, vggish_settings())
@@ -162,8 +190,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def report(summary: dict[str, Any], args: argparse.Namespace) -> int:
     if summary.get("rank", 0) != 0:  # under torchrun rank 0 reports for all
         return 0
+    clips = "segment shards" if summary["n_clips"] is None else f"{summary['n_clips']} clips"
     sys.stdout.write(
-        f"trained VGGish on {len(summary['classes'])} classes, {summary['n_clips']} clips: "
+        f"trained VGGish on {len(summary['classes'])} classes, {clips}: "
         f"best validation accuracy {summary['best_val_accuracy']:.3f} at epoch {summary['best_epoch']}; "
         f"model in {summary['model_dir']}\n"
     )
