@@ -23,7 +23,7 @@ import logging
 import lazy_loader as lazy
 
 from ._version import __version__
-from .errors import AudioError, CheckpointError, ConfigError, DataError, VocabularyError, ZsacError
+from .errors import AudioError, CheckpointError, ConfigError, DataError, DistributedError, VocabularyError, ZsacError
 
 __getattr__, __dir__, _ = lazy.attach(
     __name__,
@@ -57,6 +57,7 @@ __all__ = [
     "ConfigError",
     "NotFittedError",
     "VocabularyError",
+    "DistributedError",
     "__version__",
 ]
 

@@ -10,14 +10,23 @@ started, so the command line can ask for the rank without loading torch.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, DistributedError
 
-__all__ = ["Rank", "torchrun_rank", "is_secondary_rank", "parse_shard", "init_process_group", "backend_for"]
+__all__ = [
+    "Rank",
+    "torchrun_rank",
+    "is_secondary_rank",
+    "parse_shard",
+    "init_process_group",
+    "backend_for",
+    "process_group",
+]
 
 #: The variables torchrun sets in every worker; all or none must be present.
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
@@ -122,10 +131,44 @@ def init_process_group(rank: Rank, *, device_type: str) -> Any:
     if not dist.is_available():
         raise ConfigError("this torch build has no torch.distributed; run one process, without torchrun")
     if not dist.is_initialized():
-        dist.init_process_group(backend=backend_for(device_type), rank=rank.rank, world_size=rank.world_size)
+        # torchrun's store outlives a restart (--max-restarts), and the keys the killed workers
+        # left in it (gloo's addresses) would be read by the new ones, which then cannot connect:
+        # each attempt keeps its keys apart.
+        store, _, _ = next(dist.rendezvous("env://", rank=rank.rank, world_size=rank.world_size))
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        dist.init_process_group(
+            backend=backend_for(device_type), store=dist.PrefixStore(f"zsac/attempt-{attempt}", store),
+            rank=rank.rank, world_size=rank.world_size,
+        )  # fmt: skip
     elif dist.get_world_size() != rank.world_size:
         raise ConfigError(
             f"a process group of {dist.get_world_size()} processes is running, but torchrun set WORLD_SIZE="
             f"{rank.world_size}"
         )
     return dist
+
+
+@contextlib.contextmanager
+def process_group(rank: Rank, *, device_type: str) -> Iterator[Any]:
+    """torchrun's process group for a run of several processes (None for one), left when the run ends.
+
+    A collective that fails because another process is gone (``kill -9``, a crash, a lost
+    node) is raised as a one-line :class:`~zsac.errors.DistributedError` that says how to resume.
+    """
+    if not rank.distributed:
+        yield None
+        return
+    dist = init_process_group(rank, device_type=device_type)
+    try:
+        yield dist
+    except RuntimeError as exc:
+        text = str(exc)
+        if isinstance(exc, getattr(dist, "DistError", ())) or "gloo" in text.lower() or "nccl" in text.lower():
+            reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            raise DistributedError(
+                f"rank {rank.rank} of {rank.world_size} lost the other processes ({reason[:200]}); "
+                "rerun the same command to resume from the last finished epoch"
+            ) from exc
+        raise
+    finally:
+        dist.destroy_process_group()

@@ -20,7 +20,9 @@ scikit-learn's conventions catches them as it expects. The library raises no bar
 
 from __future__ import annotations
 
-__all__ = ["ZsacError", "ConfigError", "DataError", "AudioError", "CheckpointError", "VocabularyError"]
+__all__ = [
+    "ZsacError", "ConfigError", "DataError", "AudioError", "CheckpointError", "VocabularyError", "DistributedError",
+]  # fmt: skip
 
 
 class ZsacError(Exception):
@@ -52,3 +54,7 @@ class VocabularyError(DataError):
     def __init__(self, message: str, *, texts: list[str] | None = None) -> None:
         super().__init__(message)
         self.texts = list(texts or [])
+
+
+class DistributedError(ZsacError, RuntimeError):
+    """A process of a torchrun job was lost (killed, crashed, its node gone), so the others cannot go on."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import output_lock, write_json_atomic
-from .._distributed import Rank, init_process_group, torchrun_rank
+from .._distributed import Rank, process_group, torchrun_rank
 from .._settings import check_device_name, check_seed, parse_device, parse_seed
 from ..acoustic.config import VGGishConfig
 from ..acoustic.training import VGGishTrainingResult, train_vggish
@@ -80,7 +80,7 @@ def run_train_acoustic(
     # One zsac run at a time writes a folder, held until the summary is written; under torchrun
     # rank 0 is the one that writes.
     lock = output_lock(out) if rank.is_main else contextlib.nullcontext()
-    with lock, _process_group(rank, device):
+    with lock, process_group(rank, device_type=_device_type(device)):
         return _train_acoustic(
             data=data, shards=shards, out=out, config=config, train_classes=train_classes,
             exclude_classes=exclude_classes, seed=seed, device=device, cache_dir=cache_dir, use_cache=use_cache,
@@ -88,20 +88,13 @@ def run_train_acoustic(
         )  # fmt: skip
 
 
-@contextlib.contextmanager
-def _process_group(rank: Rank, device: str | None):
-    """torchrun's process group for the run, when there is more than one process; left when it ends."""
-    if not rank.distributed:
-        yield None
-        return
-    import torch
+def _device_type(device: str | None) -> str:
+    """cuda or cpu: which backend the process group needs (NCCL or gloo) for ``--device``."""
+    if device is None or device == "auto":
+        import torch
 
-    device_type = "cuda" if device is None and torch.cuda.is_available() else str(device or "cpu").split(":")[0]
-    dist = init_process_group(rank, device_type=device_type)
-    try:
-        yield dist
-    finally:
-        dist.destroy_process_group()
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device.split(":")[0]
 
 
 def _train_acoustic(
