@@ -507,3 +507,55 @@ def test_labels_out_of_range_and_negative_clip_indices_are_named(tmp_path):
     with pytest.raises(DataError, match="clip indices outside") as caught:
         SegmentShards(tmp_path)
     assert str(target) in str(caught.value)
+
+
+# --------------------------------------------------------------------------- training reads shards
+
+TINY_NET = {"conv_channels": (4, 8, 8, 8), "fc_units": 16, "max_epochs": 2, "batch_size": 4, "progress": False}
+
+
+@pytest.mark.parametrize("recipe", ["paper", "zsac"])
+def test_training_on_float32_shards_equals_training_on_the_same_examples_in_memory(tmp_path, recipe):
+    from zsac.acoustic import train_vggish
+
+    by_clip = _synthetic(tmp_path / "shards", parts=1, n_clips=8)  # one part: the segments in clip order
+    in_memory = train_vggish(
+        [by_clip[c] for c in range(8)], ["ab"[c % 2] for c in range(8)], recipe=recipe, seed=1, **TINY_NET
+    )
+    from_disk = train_vggish(SegmentShards(tmp_path / "shards"), None, recipe=recipe, seed=1, **TINY_NET)
+    assert from_disk.class_names == in_memory.class_names == ["a", "b"]
+    assert from_disk.history[-1]["train_loss"] == in_memory.history[-1]["train_loss"]
+    for key, value in in_memory.model.state_dict().items():
+        assert np.array_equal(from_disk.model.state_dict()[key].numpy(), value.numpy()), key
+
+
+def test_training_leaves_out_a_class_whose_files_were_all_skipped(tmp_path):
+    from zsac.acoustic import train_vggish
+
+    rng = np.random.default_rng(0)
+    with SegmentPartWriter(tmp_path, part=0, parts=1, class_names=["a", "b", "c"], total_clips=6) as writer:
+        for c in range(6):  # no clip of "b"
+            writer.add_clip(clip_index=c, label="ac"[c % 2], path=f"{c}.wav", examples=rng.standard_normal((2, 96, 64)))
+        writer.finish(failures={"b/0.wav": "unreadable"})
+    result = train_vggish(SegmentShards(tmp_path), None, **TINY_NET)
+    assert result.class_names == ["a", "c"]
+    assert result.model.state_dict()["classifier.weight"].shape[0] == 2
+
+
+def test_shards_with_clip_labels_are_refused(tmp_path):
+    from zsac.acoustic import train_vggish
+
+    _synthetic(tmp_path, parts=1)
+    with pytest.raises(ConfigError, match="carry their labels"):
+        train_vggish(SegmentShards(tmp_path), ["a"], **TINY_NET)
+
+
+def test_train_acoustic_takes_data_or_shards_and_no_class_subset_of_shards(dataset, tmp_path, capsys):
+    _synthetic(tmp_path / "shards", parts=1)
+    both = ["train-acoustic", "--data", str(dataset), "--shards", str(tmp_path / "shards"), "-o", str(tmp_path / "m")]
+    assert main(both) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    subset = ["train-acoustic", "--shards", str(tmp_path / "shards"), "-o", str(tmp_path / "m"), "--train-classes", "a"]
+    assert main(subset) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "chosen when they were written" in error
