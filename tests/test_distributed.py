@@ -256,3 +256,15 @@ def test_a_rank_killed_with_sigkill_is_restarted_by_torchrun_and_resumes(tones, 
     _, state = _last_epoch(out)
     assert [r["epoch"] for r in state["history"]] == list(range(1, 41))  # no epoch lost or run twice
     assert stdout.count("trained VGGish") == 1
+
+
+@pytest.mark.parametrize("command", [["classify", "model", "x.wav", "--classes", "a", "b"], ["embed", "model", "x.wav"]])
+def test_commands_that_cannot_share_their_work_refuse_to_run_under_torchrun(command, monkeypatch, capsys):
+    from zsac.cli import main
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"zsac {command[0]} runs as one process" in error

@@ -22,6 +22,7 @@ __all__ = [
     "Rank",
     "torchrun_rank",
     "is_secondary_rank",
+    "is_torchrun_job",
     "parse_shard",
     "init_process_group",
     "backend_for",
@@ -93,6 +94,15 @@ def is_secondary_rank(environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     try:
         return int(environ.get("RANK", "0")) > 0
+    except ValueError:
+        return False
+
+
+def is_torchrun_job(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether this process is one of several torchrun workers (WORLD_SIZE above 1); never raises."""
+    environ = os.environ if environ is None else environ
+    try:
+        return int(environ.get("WORLD_SIZE", "1")) > 1
     except ValueError:
         return False
 

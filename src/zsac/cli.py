@@ -22,7 +22,7 @@ from typing import Any
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import commands
-from ._distributed import is_secondary_rank
+from ._distributed import is_secondary_rank, is_torchrun_job
 from ._version import __version__
 from .errors import ZsacError
 
@@ -30,6 +30,8 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 logger = logging.getLogger(__name__)
 
+#: The commands that share their work among the processes of a torchrun job.
+TORCHRUN_COMMANDS = ("train-acoustic", "features")
 #: Third-party loggers that chat at INFO (model loading, font caches); quiet unless -vv.
 THIRD_PARTY_LOGGERS = (
     "sentence_transformers", "transformers", "huggingface_hub", "matplotlib", "PIL", "urllib3", "filelock",
@@ -184,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"zsac: error: {exc}\n")
         return 2
     command = COMMANDS[args.command]
+    if args.command not in TORCHRUN_COMMANDS and is_torchrun_job():
+        # Every worker would do the whole job and write the same output.
+        sys.stderr.write(
+            f"zsac: error: zsac {args.command} runs as one process; under torchrun only "
+            f"{' and '.join(TORCHRUN_COMMANDS)} share their work (start it without torchrun)\n"
+        )
+        return 2
     options = {key: value for key, value in vars(args).items() if key not in _GLOBAL_DESTS}
     try:
         with logging_redirect_tqdm():  # log lines print above progress bars instead of tearing them
