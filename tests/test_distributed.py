@@ -258,7 +258,9 @@ def test_a_rank_killed_with_sigkill_is_restarted_by_torchrun_and_resumes(tones, 
     assert stdout.count("trained VGGish") == 1
 
 
-@pytest.mark.parametrize("command", [["classify", "m", "x.wav", "--classes", "a", "b"], ["embed", "m", "x.wav", "-o", "e.npz"]])
+@pytest.mark.parametrize(
+    "command", [["classify", "m", "x.wav", "--classes", "a", "b"], ["embed", "m", "x.wav", "-o", "e.npz"]]
+)
 def test_commands_that_cannot_share_their_work_refuse_to_run_under_torchrun(command, monkeypatch, capsys):
     from zsac.cli import main
 
