@@ -37,7 +37,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from ._atomic import atomic_path, default_permissions, fsync_path, output_lock, write_json_atomic
+from ._atomic import (
+    atomic_path,
+    default_permissions,
+    fsync_path,
+    open_regular_file,
+    output_lock,
+    write_json_atomic,
+)
 from ._files import file_kind, os_reason
 from ._version import __version__
 from .audio import EXAMPLE_FRAMES, FRONTEND_PARAMS, NUM_MEL_BANDS
@@ -284,16 +291,10 @@ def _open_regular(path: Path) -> BinaryIO:
         raise DataError(f"shard file {path} is a symbolic link; zsac reads only regular files in a shards folder")
     if not stat.S_ISREG(info.st_mode):
         raise DataError(f"shard file {path} is {file_kind(info.st_mode)}, not a regular file")
-    # Non-blocking and without following a link, so a file swapped since the lstat cannot hang us.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
+    try:  # non-blocking, and checked on the descriptor: a file swapped since the lstat cannot hang us
+        return open_regular_file(path, what="shard file")
     except OSError as exc:
         raise DataError(f"cannot read shard file {path}: {os_reason(exc)}") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise DataError(f"shard file {path} is not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -167,6 +167,14 @@ def add_cache_options(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def add_pad_short_option(parser: argparse.ArgumentParser, run: Callable[..., Any]) -> None:
+    """``--pad-short``/``--no-pad-short`` of a command that extracts log-mel (it is part of the cache key)."""
+    add_parameter(
+        parser, run, "pad_short", "zero-pad clips shorter than 0.96 s instead of skipping them",
+        off_help="skip clips shorter than 0.96 s instead of zero-padding them",
+    )  # fmt: skip
+
+
 def add_class_subset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-classes", nargs="+", metavar="CLASS", help="train on these classes only")
     parser.add_argument(

@@ -29,7 +29,13 @@ from ..datasets.types import Clip
 from ..errors import ConfigError
 from ..features import FeatureCache, extract_examples
 from ..shards import SHARD_DTYPES, SegmentPartWriter
-from ._options import add_cache_options, add_class_subset_options, add_parameter, report_failures
+from ._options import (
+    add_cache_options,
+    add_class_subset_options,
+    add_pad_short_option,
+    add_parameter,
+    report_failures,
+)
 
 __all__ = ["run_features", "add_arguments", "report", "choose_part"]
 
@@ -202,10 +208,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "take part i of N of the clips, clips[i::N] (default: the torchrun rank's part, RANK/WORLD_SIZE, "
         "else all)", parse=parse_shard, metavar="i/N",
     )  # fmt: skip
-    add_parameter(
-        parser, run_features, "pad_short", "zero-pad clips shorter than 0.96 s instead of skipping them",
-        off_help="skip clips shorter than 0.96 s instead of zero-padding them",
-    )  # fmt: skip
+    add_pad_short_option(parser, run_features)
     add_cache_options(parser, "feature")
     add_parameter(
         parser, run_features, "shards_out", "also write this part of a segment-shards folder for training there",

@@ -22,6 +22,7 @@ from ..shards import SegmentShards
 from ._options import (
     add_cache_options,
     add_class_subset_options,
+    add_pad_short_option,
     add_parameter,
     add_settings,
     report_failures,
@@ -173,10 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, run_train_acoustic, "device", "cpu, cuda, cuda:1, ... (default: cuda when available)",
         parse=parse_device,
     )  # fmt: skip
-    add_parameter(
-        parser, run_train_acoustic, "pad_short", "zero-pad clips shorter than 0.96 s instead of skipping them",
-        off_help="skip clips shorter than 0.96 s instead of zero-padding them",
-    )  # fmt: skip
+    add_pad_short_option(parser, run_train_acoustic)
     add_cache_options(parser, "feature")
 
 
