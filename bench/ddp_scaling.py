@@ -16,7 +16,9 @@ Table: one row per launcher, process count and threads per process; s/epoch as t
 all epochs of all seeds and as mean ± std of the per-run means; ratio = median s/epoch relative
 to the first row (so ratios come from one sitting on one machine); best validation accuracy mean
 ± std (population std over the n runs); wall time per run (start-up, process group, cache reads
-and saving included). The command that made the table is printed below it.
+and saving included). The command that made the table is printed below it, and the machine's
+CPU count and load average before and after, since the timings mean something only on a quiet
+machine (on 2 cores, a second thread or process competes with anything else running).
 
 Usage:
     ZSAC_DATA_DIR=../shared/data python bench/ddp_scaling.py [--nproc 1 2] [--seeds 0 1 2]
@@ -86,6 +88,7 @@ def main() -> None:
     configs = _configurations(args)
     writer = _csv_writer(args.csv)
     rows: list[dict] = []
+    load_start = os.getloadavg()[0]  # the timings mean something only on a quiet machine
     try:
         _fill_cache(data, cache)
         for launcher, nproc, threads in configs:
@@ -118,6 +121,8 @@ def main() -> None:
             if not args.out_dir:
                 shutil.rmtree(work, ignore_errors=True)
     _print_table(rows, configs)
+    load_end = os.getloadavg()[0]
+    print(f"\n{os.cpu_count()} CPUs; 1-min load average {load_start:.2f} at the start, {load_end:.2f} at the end")
 
 
 def _data_root(given: str | None) -> Path:
