@@ -153,7 +153,7 @@ def _fill_cache(data: Path, cache: Path) -> None:
     command = [sys.executable, "-m", "zsac", "-q", "features", "--data", str(data), "--cache-dir", str(cache)]
     logger.info("filling the feature cache: %s", shlex.join(command))
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # its one-line report would break the log
     logger.info("feature cache %s filled in %.1f s", cache, time.perf_counter() - started)
 
 
