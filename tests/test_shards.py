@@ -119,6 +119,25 @@ def test_the_report_is_one_line_and_skipped_files_set_the_exit_status(dataset, t
     assert status == (1 if broken_in_part else 0) and ("broken.wav" in err) == broken_in_part
 
 
+def test_under_torchrun_skipped_files_are_listed_but_do_not_fail_the_job(dataset, tmp_path, capsys, monkeypatch):
+    # A worker's non-zero exit fails the torchrun job (and restarts it with --max-restarts).
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    args = ["-q", "features", "--data", str(dataset), "--cache-dir", str(tmp_path / "c")]
+    assert main(args) == 1  # a job of one process is not shared work: the usual status
+    capsys.readouterr()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    listed = []
+    for rank in ("0", "1"):
+        monkeypatch.setenv("RANK", rank)
+        status = main(args)
+        out, err = capsys.readouterr()
+        listed.append("broken.wav" in err)
+        assert status == 0 and listed[-1] == ("; 1 files skipped" in out)
+    assert listed.count(True) == 1  # the rank whose part holds it lists it
+
+
 def test_nothing_to_keep_and_a_bad_dtype_are_refused(dataset):
     with pytest.raises(ConfigError, match="keep nothing"):
         run_features(data=dataset, use_cache=False, progress=False)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .._distributed import is_torchrun_job
 from .._settings import Setting, settings_of
 from ..acoustic.config import VGGishConfig
 from ..errors import ZsacError
@@ -200,10 +201,14 @@ def add_class_texts_options(parser: argparse.ArgumentParser, *, tables: bool) ->
 
 
 def report_failures(failures: Mapping[str, str], what: str) -> int:
-    """Summarise skipped inputs on stderr; the exit code (1 when any failed)."""
+    """Summarise skipped inputs on stderr; the exit code (1 when any failed, but 0 under torchrun).
+
+    A torchrun worker that exits non-zero fails the whole job, and with ``--max-restarts``
+    starts it again, for files that will be skipped again: there the list says it all.
+    """
     if not failures:
         return 0
     sys.stderr.write(f"zsac: {len(failures)} {what} skipped:\n")
     for name, reason in failures.items():
         sys.stderr.write(f"  {name}: {reason}\n")
-    return 1
+    return 0 if is_torchrun_job() else 1
