@@ -96,7 +96,8 @@ def test_interrupted_run_resumes_to_the_same_model(tmp_path):
     for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     names = {p.name for p in (tmp_path / "resumed").iterdir()}
-    assert {"checkpoint.safetensors", "best.safetensors", "final", "training.json"} <= names
+    assert {"checkpoint.safetensors", "final", "training.json"} <= names
+    assert [n for n in names if n.startswith("best")] == [f"best-{straight.best_epoch:05d}.safetensors"]
     assert not [n for n in names if n.endswith(".tmp")]
     loaded, metadata = load_vggish(tmp_path / "resumed" / "final")
     assert metadata["class_names"] == straight.class_names and metadata["best_epoch"] == straight.best_epoch
@@ -126,3 +127,79 @@ def test_bad_inputs_get_clear_errors():
         train(examples, labels, split_unit="frame")
     with pytest.raises(DataError, match="validation split is empty"):
         train([examples[0][:1], examples[2][:1]], ["a", "b"])
+
+
+def test_a_run_killed_between_best_weights_and_checkpoint_resumes_with_the_checkpoints_best(tmp_path, monkeypatch):
+    # Epoch 2 improves, its best weights are written, and the run dies before its checkpoint.
+    # Run again, epoch 2 scores lower (as nondeterministic GPU kernels may make it): the final
+    # model must be epoch 1's, which is what the checkpoint's state calls the best.
+    import safetensors.torch
+
+    from zsac.acoustic import training as training_module
+
+    examples, labels = synthetic_clips()
+    scores = iter([0.5, 0.7, 0.4, 0.3])  # epochs 1, 2 (killed), 2 again, 3
+    monkeypatch.setattr(training_module, "_accuracy", lambda *args, **kwargs: next(scores))
+    save_checkpoint = training_module._save_checkpoint
+
+    def dies_at_epoch_two(path, model, optimizer, state, fingerprint):
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt
+        save_checkpoint(path, model, optimizer, state, fingerprint)
+
+    monkeypatch.setattr(training_module, "_save_checkpoint", dies_at_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(examples, labels, max_epochs=3, patience=5, checkpoint_dir=tmp_path)
+    assert {"best-00001.safetensors", "best-00002.safetensors"} <= {p.name for p in tmp_path.iterdir()}
+    epoch_one = safetensors.torch.load_file(tmp_path / "best-00001.safetensors")
+    monkeypatch.setattr(training_module, "_save_checkpoint", save_checkpoint)
+    resumed = train(examples, labels, max_epochs=3, patience=5, checkpoint_dir=tmp_path)
+    assert resumed.best_epoch == 1 and [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    for key, value in resumed.model.state_dict().items():
+        assert torch.equal(value, epoch_one[key]), key
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("best")] == ["best-00001.safetensors"]
+
+
+def test_a_checkpoint_naming_best_weights_outside_its_folder_is_refused(tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    examples, labels = synthetic_clips()
+    train(examples, labels, max_epochs=1, checkpoint_dir=tmp_path)
+    path = tmp_path / "checkpoint.safetensors"
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    state = json.loads(metadata["state"])
+    state["best_file"] = "../../etc/passwd"
+    save_file(load_file(path), path, metadata={**metadata, "state": json.dumps(state)})
+    with pytest.raises(CheckpointError, match="not a best-NNNNN.safetensors"):
+        train(examples, labels, max_epochs=2, checkpoint_dir=tmp_path)
+
+
+def test_a_checkpoint_folder_of_the_one_best_file_layout_still_resumes(tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    examples, labels = synthetic_clips()
+    straight = train(examples, labels, max_epochs=3, patience=3, checkpoint_dir=tmp_path / "straight")
+    old = tmp_path / "old"
+    train(examples, labels, max_epochs=1, patience=3, checkpoint_dir=old)
+    # As the folder was before per-epoch best files: best.safetensors, and no "best_file" in the state.
+    (old / "best-00001.safetensors").rename(old / "best.safetensors")
+    path = old / "checkpoint.safetensors"
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    state = json.loads(metadata["state"])
+    del state["best_file"]
+    save_file(load_file(path), path, metadata={**metadata, "state": json.dumps(state)})
+    resumed = train(examples, labels, max_epochs=3, patience=3, checkpoint_dir=old)
+    assert resumed.best_epoch == straight.best_epoch
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    # The old file stays while it holds the best weights, and goes once a later epoch does better.
+    kept = "best.safetensors" if straight.best_epoch == 1 else f"best-{straight.best_epoch:05d}.safetensors"
+    assert [p.name for p in old.iterdir() if p.name.startswith("best")] == [kept]

@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,7 +64,12 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.safetensors"
 _VGGISH_WIDTHS = {"conv_channels": VGGISH_CONV_CHANNELS, "fc_units": VGGISH_FC_UNITS}
+#: Older checkpoint folders keep their best weights in this one file, rewritten in place. They
+#: now go to a new file per improvement (``best-00012.safetensors``) that the checkpoint names,
+#: so that a run killed between writing the best weights and the checkpoint resumes with the
+#: best weights its checkpoint's state describes, even if the epoch run again scores otherwise.
 BEST_FILE = "best.safetensors"
+_BEST_PATTERN = re.compile(r"best-\d{5,}\.safetensors")
 FINAL_DIR = "final"
 
 
@@ -166,7 +172,7 @@ def train_vggish(
         Use the channels-last memory format, which the convolution kernels prefer.
     checkpoint_dir : path or None
         Write ``checkpoint.safetensors`` (model, optimiser and state) after every epoch
-        and ``best.safetensors`` on every improvement, atomically; a later call with the
+        and ``best-NNNNN.safetensors`` on every improvement, atomically; a later call with the
         same arguments and directory resumes where the last one stopped. The finished
         model is saved to ``checkpoint_dir/final`` (see :func:`zsac.acoustic.load_vggish`).
     progress : bool
@@ -308,8 +314,9 @@ def train_vggish(
             if val_accuracy > state["best_val_accuracy"]:
                 state["best_val_accuracy"], state["best_epoch"] = val_accuracy, epoch
                 best_weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
+                state["best_file"] = f"best-{epoch:05d}.safetensors"
                 if writes:
-                    _write_tensors(ckpt / BEST_FILE, best_weights)
+                    _write_tensors(ckpt / state["best_file"], best_weights)
             # At the last epoch there is nothing left to stop: the run is not called stopped early.
             stop = epoch - state["best_epoch"] >= patience and config.min_epochs <= epoch < max_epochs
             if world.broadcast_flag(stop, device):  # rank 0 decides, for all
@@ -320,6 +327,7 @@ def train_vggish(
                                 epoch, state["best_val_accuracy"], state["best_epoch"])  # fmt: skip
             if writes:
                 _save_checkpoint(ckpt / CHECKPOINT_FILE, model, optimizer, state, fingerprint)
+                _remove_other_best_files(ckpt, keep=state.get("best_file", BEST_FILE))
             if world.is_main:
                 logger.info(
                     "epoch %d: train acc %.4f loss %.4f, val acc %.4f", epoch, train_accuracy, train_loss, val_accuracy
@@ -786,13 +794,34 @@ def _restore(
             # Optimizer.load_state_dict moves each value to its parameter's device itself.
             optim_state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": optim_state, "param_groups": optimizer.state_dict()["param_groups"]})
+    try:
+        state = json.loads(metadata["state"])
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} has no readable training state; delete it to start afresh") from exc
+    # The best weights the state describes: a file written after this checkpoint (by a run killed
+    # before its next checkpoint) belongs to an epoch that will be run again, and is ignored.
+    best_name = state.get("best_file", BEST_FILE)
+    if best_name != BEST_FILE and not (isinstance(best_name, str) and _BEST_PATTERN.fullmatch(best_name)):
+        raise CheckpointError(f"checkpoint {path} names best weights {best_name!r}, not a best-NNNNN.safetensors")
     best_weights = None
-    if (directory / BEST_FILE).exists():
+    if (directory / best_name).exists():
         try:
-            best_weights = load_file(directory / BEST_FILE)
+            best_weights = load_file(directory / best_name)
         except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"best weights {directory / BEST_FILE} are unreadable: {exc}") from exc
-    return json.loads(metadata["state"]), best_weights
+            raise CheckpointError(f"best weights {directory / best_name} are unreadable: {exc}") from exc
+    elif state.get("best_epoch"):
+        logger.warning("best weights %s are missing; the final model will be the last epoch's", directory / best_name)
+    return state, best_weights
+
+
+def _remove_other_best_files(directory: Path, *, keep: str) -> None:
+    """Delete best-weight files other than ``keep``, once a checkpoint that names ``keep`` is written."""
+    for path in [directory / BEST_FILE, *directory.glob("best-*.safetensors")]:
+        if path.name != keep and path.exists():
+            try:
+                path.unlink()
+            except OSError as exc:  # only disk space is lost
+                logger.warning("cannot remove the old best weights %s: %s", path, exc)
 
 
 def _final_metadata(
