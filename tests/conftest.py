@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import types
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,31 @@ def write_wav(tmp_path):
         return path
 
     return write
+
+
+def latent_problem(
+    root: Path, *, n_classes: int, n_seen: int, per_class: int, acoustic_dim: int, acoustic_noise: float,
+    table_noise_dims: int, seed: int = 0,
+) -> types.SimpleNamespace:  # fmt: skip
+    """Embeddings and a WLE table that share a latent class structure, so zero-shot transfer works.
+
+    Class k has a latent u_k; its WLE row is [u_k, small noise]; its clips' acoustic embeddings are a
+    fixed linear map of u_k plus noise. The first ``n_seen`` classes are the seen ones.
+    """
+    from zsac.semantic.tables import ClassTable
+
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n_classes, 6))
+    mix = rng.normal(size=(6, acoustic_dim))
+    names = [f"sound {k:02d}" for k in range(n_classes)]
+    table = np.hstack([latent, 0.1 * rng.normal(size=(n_classes, table_noise_dims))]).astype(np.float32)
+    table_path = ClassTable(table, names=tuple(names)).save(root / "wle.npz")
+    X = np.concatenate(
+        [latent[k] @ mix + acoustic_noise * rng.normal(size=(per_class, acoustic_dim)) for k in range(n_classes)]
+    )
+    y = np.repeat(names, per_class)
+    seen = np.isin(y, names[:n_seen])
+    return types.SimpleNamespace(
+        X=X.astype(np.float32), y=y, seen=seen, names=names, seen_names=names[:n_seen],
+        unseen_names=names[n_seen:], table=table_path,
+    )  # fmt: skip

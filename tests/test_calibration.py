@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import latent_problem
 from zsac import CheckpointError, ConfigError, DataError, ZeroShotClassifier
 from zsac._settings import check_calibration, parse_calibration
 from zsac.checkpoint import model_version
@@ -61,26 +62,16 @@ class OverScoring(Bilinear):
         return scores + self.bias * trained
 
 
-def latent_problem(root: Path, *, n_classes: int = 12, n_seen: int = 8, per_class: int = 10, seed: int = 0):
-    """Embeddings and a WLE table sharing a latent class structure, so zero-shot transfer works."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n_classes, 6))
-    mix = rng.normal(size=(6, 16))
-    names = [f"sound {k:02d}" for k in range(n_classes)]
-    table = np.hstack([latent, 0.1 * rng.normal(size=(n_classes, 2))]).astype(np.float32)
-    table_path = ClassTable(table, names=tuple(names)).save(root / "wle.npz")
-    X = np.concatenate([latent[k] @ mix + 0.3 * rng.normal(size=(per_class, 16)) for k in range(n_classes)])
-    y = np.repeat(names, per_class)
-    seen = np.isin(y, names[:n_seen])
-    return types.SimpleNamespace(
-        X=X.astype(np.float32), y=y, seen=seen, names=names, seen_names=names[:n_seen],
-        unseen_names=names[n_seen:], table=table_path,
-    )  # fmt: skip
+def small_latent_problem(root: Path):
+    """12 classes, 8 seen, 10 clips each, 16-d acoustic embeddings (see :func:`conftest.latent_problem`)."""
+    return latent_problem(
+        root, n_classes=12, n_seen=8, per_class=10, acoustic_dim=16, acoustic_noise=0.3, table_noise_dims=2
+    )
 
 
 @pytest.fixture(scope="module")
 def problem(tmp_path_factory):
-    return latent_problem(tmp_path_factory.mktemp("calibration"))
+    return small_latent_problem(tmp_path_factory.mktemp("calibration"))
 
 
 def wle(problem, **params) -> ZeroShotClassifier:

@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 from safetensors import safe_open
 
-from conftest import tone
+from conftest import latent_problem, tone
 from zsac import AudioError, CheckpointError, ConfigError, DataError, NotFittedError, ZeroShotClassifier
 from zsac.audio import load_audio
 from zsac.checkpoint import model_version
@@ -181,23 +181,10 @@ def fp32_model(saved_audio):
 
 
 def make_latent(root: Path, *, n_classes: int = 20, n_seen: int = 12, per_class: int = 15, seed: int = 0):
-    """Embeddings and a WLE table that share a latent class structure, so zero-shot transfer works.
-
-    Class k has a latent u_k; its WLE row is [u_k, small noise]; its clips' acoustic embeddings are a
-    fixed linear map of u_k plus noise.
-    """
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n_classes, 6))
-    mix = rng.normal(size=(6, 32))
-    names = [f"sound {k:02d}" for k in range(n_classes)]
-    table = np.hstack([latent, 0.1 * rng.normal(size=(n_classes, 4))]).astype(np.float32)
-    table_path = ClassTable(table, names=tuple(names)).save(root / "wle.npz")
-    X = np.concatenate([latent[k] @ mix + 0.5 * rng.normal(size=(per_class, 32)) for k in range(n_classes)])
-    y = np.repeat(names, per_class)
-    seen = np.isin(y, names[:n_seen])
-    return types.SimpleNamespace(
-        X=X.astype(np.float32), y=y, seen=seen, names=names, seen_names=names[:n_seen],
-        unseen_names=names[n_seen:], table=table_path,
+    """20 classes, 12 seen, 15 clips each, 32-d acoustic embeddings (see :func:`conftest.latent_problem`)."""
+    return latent_problem(
+        root, n_classes=n_classes, n_seen=n_seen, per_class=per_class, acoustic_dim=32, acoustic_noise=0.5,
+        table_noise_dims=4, seed=seed,
     )  # fmt: skip
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -374,8 +375,6 @@ class _World:
     @classmethod
     def current(cls) -> _World:
         """The default process group's ranks, or one process when none has been started."""
-        import torch.distributed as dist
-
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             return cls(rank=dist.get_rank(), size=dist.get_world_size())
         return cls()
@@ -388,8 +387,6 @@ class _World:
         """The device this rank trains on: its own GPU (torchrun's LOCAL_RANK) for a bare ``cuda``."""
         if self.size == 1:
             return device
-        import torch.distributed as dist
-
         if device.type == "cuda" and device.index is None:
             device = torch.device("cuda", torchrun_rank().local_rank)
         if dist.get_backend() == "nccl" and device.type != "cuda":
@@ -415,8 +412,6 @@ class _World:
         """``value`` summed over the ranks (itself on one process)."""
         if self.size == 1:
             return value
-        import torch.distributed as dist
-
         value = value.clone()
         dist.all_reduce(value, op=dist.ReduceOp.SUM)
         return value
@@ -425,8 +420,6 @@ class _World:
         """Rank 0's ``flag``, on every rank."""
         if self.size == 1:
             return flag
-        import torch.distributed as dist
-
         value = torch.tensor([int(flag)], device=device)
         dist.broadcast(value, src=0)
         return bool(value.item())
@@ -435,8 +428,6 @@ class _World:
         """Copy rank 0's buffers (batch norm's running statistics) to every rank, in place."""
         if self.size == 1:
             return
-        import torch.distributed as dist
-
         for buffer in model.buffers():
             dist.broadcast(buffer.data, src=0)
 
@@ -448,8 +439,6 @@ class _World:
         The model's weights need no copying: DDP's constructor broadcasts rank 0's. Only rank 0
         reads the checkpoint folder, so the ranks of several nodes need not share a file system.
         """
-        import torch.distributed as dist
-
         optimizer_state = None
         if self.is_main and restored:
             optimizer_state = _tensors_to_cpu(optimizer.state_dict())
@@ -462,8 +451,6 @@ class _World:
 
     def share_final(self, model: nn.Module, state: dict[str, Any]) -> dict[str, Any]:
         """Rank 0's final weights (in place) and training state, on every rank."""
-        import torch.distributed as dist
-
         for tensor in model.state_dict().values():
             dist.broadcast(tensor, src=0)
         shared = [json.dumps(state)]

@@ -356,16 +356,8 @@ def run_folds(
                         "spec": spec,
                         "test_fold": split.name,
                         "seed": int(seed),
-                        "top1": outcome.top1,
-                        "map": outcome.map,
-                        "n_classes": outcome.n_classes,
-                        "n_clips": outcome.n_clips,
-                        "lambda": outcome.lam,
-                        "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
+                        **outcome.record_fields(),
                         "n_train_classes": len(split.seen if split.refit else split.train),
-                        "seconds": outcome.seconds,
-                        "top1_per_class": outcome.top1_per_class,
-                        **({"gzsl": outcome.gzsl, "gzsl_curve": outcome.gzsl_curve} if outcome.gzsl else {}),
                     }
                 )
                 folder.save_fold(record, outcome.predictions)

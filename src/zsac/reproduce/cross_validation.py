@@ -486,19 +486,11 @@ def cross_validate(
                 "spec": spec,
                 "test_fold": fold_name,
                 "seed": seed,
-                "top1": outcome.top1,
-                "map": outcome.map,
-                "n_classes": outcome.n_classes,
-                "n_clips": outcome.n_clips,
-                "lambda": outcome.lam,
-                "validation_top1": {str(k): v for k, v in outcome.validation_top1.items()},
+                **outcome.record_fields(),
                 "n_train_classes": len(fitted.classes_),
-                "seconds": outcome.seconds,
-                "top1_per_class": outcome.top1_per_class,
                 "test_classes": list(test),
                 "vggish_val_accuracy": max((h["val_accuracy"] for h in history), default=None),
                 "skipped_clips": len(fold.skipped),
-                **({"gzsl": outcome.gzsl, "gzsl_curve": outcome.gzsl_curve} if outcome.gzsl else {}),
             }
         )
         folder.save_fold(record, fold.predictions())

@@ -85,6 +85,20 @@ class FoldOutcome:
     gzsl: dict[str, float] | None = None
     gzsl_curve: list[float] | None = None
 
+    def record_fields(self) -> dict[str, Any]:
+        """This outcome's part of a fold record (:class:`~zsac.reproduce.records.FoldRecord`)."""
+        return {
+            "top1": self.top1,
+            "map": self.map,
+            "n_classes": self.n_classes,
+            "n_clips": self.n_clips,
+            "lambda": self.lam,
+            "validation_top1": {str(k): v for k, v in self.validation_top1.items()},
+            "seconds": self.seconds,
+            "top1_per_class": self.top1_per_class,
+            **({"gzsl": self.gzsl, "gzsl_curve": self.gzsl_curve} if self.gzsl else {}),
+        }
+
 
 def unseen_at_seen(seen: np.ndarray, unseen: np.ndarray, *, points: int = CURVE_POINTS) -> np.ndarray:
     """The seen–unseen curve sampled at fixed seen accuracies.
